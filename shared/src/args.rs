@@ -1,0 +1,188 @@
+//! The command-line options, shared by every crate of a family so that `--help` reads the same
+//! everywhere. A bad value gets clap's usage message and exit status 2, never a panic.
+
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, value_parser};
+
+use crate::server::{DEFAULT_LATENCY, SitesServer};
+use crate::tutorial::{FIB_N, FIB_REPEAT, SITE_REPEAT, SITES, example_for, repeated};
+
+/// The one option that belongs to a crate's concurrency approach, with the crate's default.
+#[derive(Clone, Copy, Debug)]
+pub enum Knob {
+    /// No such option: the sequential examples.
+    None,
+    /// `--workers N`: the size of a pool of threads or processes.
+    Workers(usize),
+    /// `--limit N`: how many downloads io_async lets run at once.
+    Limit(usize),
+}
+
+/// The options of the I/O examples, parsed.
+pub struct IoArgs {
+    /// The URLs to download, in order: the tutorial's sites (or the ones given) `--repeat` times,
+    /// pointed at the look-alike server with `--local`.
+    pub sites: Vec<String>,
+    /// The settings every `reqwest` client of the run is built with.
+    pub client: ClientSettings,
+    /// `--workers`, for a crate that passed [`Knob::Workers`]; 1 otherwise.
+    pub workers: usize,
+    /// `--limit`, for a crate that passed [`Knob::Limit`]; 1 otherwise.
+    pub limit: usize,
+    /// With `--local`, the look-alike server, which serves for as long as this value lives.
+    pub server: Option<SitesServer>,
+}
+
+/// What a download client needs to know from the command line.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ClientSettings {
+    /// `--timeout`: the most one download may take. Python's `requests` has no default timeout and
+    /// can hang forever; reqwest's async client has none either. Ours always has one.
+    pub timeout: Duration,
+    /// True when every site is on this machine (`--local`, or loopback URLs). reqwest sends even
+    /// 127.0.0.1 through `$HTTP_PROXY` when that is set, and a proxy cannot reach our loopback, so
+    /// such a client must be built with `.no_proxy()`. Real sites keep honouring the proxy variables.
+    pub no_proxy: bool,
+}
+
+/// The options of the CPU examples, parsed.
+pub struct CpuArgs {
+    /// `--n`: which Fibonacci number to compute (35 in the tutorial).
+    pub n: u32,
+    /// `--repeat`: how many times (20 in the tutorial).
+    pub repeat: usize,
+    /// `--workers`, for a crate that passed [`Knob::Workers`]; 1 otherwise.
+    pub workers: usize,
+}
+
+#[derive(Args)]
+struct IoOptions {
+    /// Sites to download instead of the tutorial's two
+    #[arg(value_name = "URL", value_parser = parse_url)]
+    urls: Vec<String>,
+    /// How many times to repeat the list of sites
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(SITE_REPEAT).unwrap())]
+    repeat: NonZeroUsize,
+    /// Download from the built-in look-alike sites on 127.0.0.1 instead of the internet
+    #[arg(long)]
+    local: bool,
+    /// The look-alike server's delay before each response, in milliseconds
+    #[arg(long, value_name = "MS", requires = "local", default_value_t = DEFAULT_LATENCY.as_millis() as u64)]
+    latency: u64,
+    /// The most one download may take, in seconds
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
+    timeout: Duration,
+}
+
+#[derive(Args)]
+struct CpuOptions {
+    /// Which Fibonacci number to compute (at most 93, the largest that fits in a u64)
+    #[arg(long, value_name = "N", default_value_t = FIB_N, value_parser = value_parser!(u32).range(0..=93))]
+    n: u32,
+    /// How many times to compute it
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(FIB_REPEAT).unwrap())]
+    repeat: NonZeroUsize,
+}
+
+impl IoArgs {
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, and with
+    /// `--local` starts the look-alike server. Exits with status 2 and a usage message on a bad
+    /// command line, and with 1 if the server cannot start.
+    pub fn parse(script: &str, knob: Knob) -> IoArgs {
+        let matches = command(script, knob, IoOptions::augment_args).get_matches();
+        let options = IoOptions::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        let (workers, limit) = knob_values(&matches, knob);
+        let mut sites = options.urls;
+        if sites.is_empty() {
+            sites = SITES.iter().map(|site| site.to_string()).collect();
+        }
+        let mut server = None;
+        if options.local {
+            let started = SitesServer::start(Duration::from_millis(options.latency));
+            let started = started.unwrap_or_else(|error| {
+                eprintln!("Could not start the look-alike sites server: {error}");
+                std::process::exit(1)
+            });
+            sites = sites.iter().map(|site| started.url_for(site)).collect();
+            server = Some(started);
+        }
+        let sites = repeated(&sites, options.repeat.get());
+        let no_proxy = sites.iter().all(|site| is_loopback(site));
+        IoArgs { sites, client: ClientSettings { timeout: options.timeout, no_proxy }, workers, limit, server }
+    }
+}
+
+impl CpuArgs {
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`. Exits
+    /// with status 2 and a usage message on a bad command line.
+    pub fn parse(script: &str, knob: Knob) -> CpuArgs {
+        let matches = command(script, knob, CpuOptions::augment_args).get_matches();
+        let options = CpuOptions::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        let (workers, _) = knob_values(&matches, knob);
+        CpuArgs { n: options.n, repeat: options.repeat.get(), workers }
+    }
+}
+
+/// The clap command for one example: its name and description come from the tutorial's table.
+fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Command {
+    let (name, about) = match example_for(script) {
+        Some(example) => (example.name, format!("Mirrors the tutorial's {script}: {}.", example.approach)),
+        None => ("example", format!("Mirrors the tutorial's {script}.")),
+    };
+    let command = add_options(Command::new(name).about(about));
+    match knob {
+        Knob::None => command,
+        Knob::Workers(default) => command.arg(
+            Arg::new("workers")
+                .long("workers")
+                .value_name("N")
+                .help("How many workers the pool has")
+                .default_value(default.to_string())
+                .value_parser(value_parser!(NonZeroUsize)),
+        ),
+        Knob::Limit(default) => command.arg(
+            Arg::new("limit")
+                .long("limit")
+                .value_name("N")
+                .help("How many downloads may run at once")
+                .default_value(default.to_string())
+                .value_parser(value_parser!(NonZeroUsize)),
+        ),
+    }
+}
+
+/// `(workers, limit)` as the command line set them, 1 for an option the crate does not have.
+fn knob_values(matches: &ArgMatches, knob: Knob) -> (usize, usize) {
+    let value = |id: &str| matches.get_one::<NonZeroUsize>(id).map_or(1, |value| value.get());
+    match knob {
+        Knob::None => (1, 1),
+        Knob::Workers(_) => (value("workers"), 1),
+        Knob::Limit(_) => (1, value("limit")),
+    }
+}
+
+fn parse_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(text.to_string()),
+        _ => Err("expected an http:// or https:// URL with a host".to_string()),
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text.parse().map_err(|_| format!("not a number of seconds: {text}"))?;
+    if seconds > 0.0 && seconds <= 86_400.0 {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err("expected a number of seconds greater than 0 and at most 86400".to_string())
+    }
+}
+
+fn is_loopback(site: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(site) else { return false };
+    let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}

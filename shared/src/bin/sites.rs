@@ -1,0 +1,48 @@
+//! Runs the built-in look-alike sites on their own, so that anything can download from them: the
+//! tutorial's own Python scripts, curl, a browser. Compare Python and Rust against the same server:
+//!
+//!     cargo run -p shared --bin sites -- --port 8000
+//!
+//! then, in the Python scripts, replace the two sites with the URLs this prints.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use shared::server::{DEFAULT_LATENCY, Fault, SitesServer};
+use shared::tutorial::SITES;
+
+/// Serves look-alike copies of the tutorial's two sites on 127.0.0.1 until stopped with Ctrl-C.
+#[derive(Parser)]
+#[command(name = "sites")]
+struct Options {
+    /// The port to listen on (0 picks a free one)
+    #[arg(long, default_value_t = 8000)]
+    port: u16,
+    /// The delay before each response, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_LATENCY.as_millis() as u64)]
+    latency: u64,
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    let server = match SitesServer::start_on(options.port, Duration::from_millis(options.latency)) {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("Could not listen on 127.0.0.1:{}: {error}", options.port);
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Look-alike sites on {}, {} ms per response:", server.base_url(), options.latency);
+    for site in SITES {
+        println!("  {site:<40} -> {}", server.url_for(site));
+    }
+    println!("Fault pages:");
+    for fault in Fault::ALL {
+        println!("  {:<40} -> {}", format!("{fault:?}"), server.fault_url(fault));
+    }
+    println!("Stop with Ctrl-C.");
+    loop {
+        std::thread::park();
+    }
+}
