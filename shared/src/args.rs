@@ -111,7 +111,13 @@ impl IoArgs {
         }
         let sites = repeated(&sites, options.repeat.get());
         let no_proxy = sites.iter().all(|site| is_loopback(site));
-        IoArgs { sites, client: ClientSettings { timeout: options.timeout, no_proxy }, workers, limit, server }
+        IoArgs {
+            sites,
+            client: ClientSettings { timeout: options.timeout, no_proxy },
+            workers,
+            limit,
+            server,
+        }
     }
 }
 
@@ -129,7 +135,9 @@ impl CpuArgs {
 /// The clap command for one example: its name and description come from the tutorial's table.
 fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Command {
     let (name, about) = match example_for(script) {
-        Some(example) => (example.name, format!("Mirrors the tutorial's {script}: {}.", example.approach)),
+        Some(example) => {
+            (example.name, format!("Mirrors the tutorial's {script}: {}.", example.approach))
+        }
         None => ("example", format!("Mirrors the tutorial's {script}.")),
     };
     let command = add_options(Command::new(name).about(about));
@@ -184,5 +192,6 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 fn is_loopback(site: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(site) else { return false };
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }

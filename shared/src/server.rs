@@ -43,7 +43,8 @@ pub enum Fault {
 
 impl Fault {
     /// Every fault page.
-    pub const ALL: [Fault; 4] = [Fault::ServerError, Fault::Truncated, Fault::Stall, Fault::Redirect];
+    pub const ALL: [Fault; 4] =
+        [Fault::ServerError, Fault::Truncated, Fault::Stall, Fault::Redirect];
 
     /// The page's path on the server.
     pub fn path(self) -> &'static str {
@@ -267,4 +268,3 @@ fn raise_open_files_limit() {
         }
     });
 }
-
