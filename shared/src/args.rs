@@ -1,6 +1,7 @@
 //! The command-line options, shared by every crate of a family so that `--help` reads the same
 //! everywhere. A bad value gets clap's usage message and exit status 2, never a panic.
 
+use std::ffi::OsString;
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -92,8 +93,19 @@ impl IoArgs {
     /// `--local` starts the look-alike server. Exits with status 2 and a usage message on a bad
     /// command line, and with 1 if the server cannot start.
     pub fn parse(script: &str, knob: Knob) -> IoArgs {
-        let matches = command(script, knob, IoOptions::augment_args).get_matches();
-        let options = IoOptions::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        IoArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit())
+    }
+
+    /// [`IoArgs::parse`] from the given arguments (the first is the program's name), returning
+    /// clap's error (whose `exit_code()` is 2) instead of exiting.
+    pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<IoArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = command(script, knob, IoOptions::augment_args).try_get_matches_from(args)?;
+        let options = IoOptions::from_arg_matches(&matches)?;
         let (workers, limit) = knob_values(&matches, knob);
         let mut sites = options.urls;
         if sites.is_empty() {
@@ -111,13 +123,13 @@ impl IoArgs {
         }
         let sites = repeated(&sites, options.repeat.get());
         let no_proxy = sites.iter().all(|site| is_loopback(site));
-        IoArgs {
+        Ok(IoArgs {
             sites,
             client: ClientSettings { timeout: options.timeout, no_proxy },
             workers,
             limit,
             server,
-        }
+        })
     }
 }
 
@@ -125,10 +137,20 @@ impl CpuArgs {
     /// Parses the command line of the example that mirrors `script`, with the crate's `knob`. Exits
     /// with status 2 and a usage message on a bad command line.
     pub fn parse(script: &str, knob: Knob) -> CpuArgs {
-        let matches = command(script, knob, CpuOptions::augment_args).get_matches();
-        let options = CpuOptions::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        CpuArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit())
+    }
+
+    /// [`CpuArgs::parse`] from the given arguments, returning clap's error instead of exiting.
+    pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<CpuArgs, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let matches = command(script, knob, CpuOptions::augment_args).try_get_matches_from(args)?;
+        let options = CpuOptions::from_arg_matches(&matches)?;
         let (workers, _) = knob_values(&matches, knob);
-        CpuArgs { n: options.n, repeat: options.repeat.get(), workers }
+        Ok(CpuArgs { n: options.n, repeat: options.repeat.get(), workers })
     }
 }
 
@@ -194,4 +216,116 @@ fn is_loopback(site: &str) -> bool {
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(args: &[&str]) -> Result<IoArgs, clap::Error> {
+        IoArgs::try_parse_from("io_threads.py", Knob::Workers(5), [&["io_threads"], args].concat())
+    }
+
+    fn cpu(args: &[&str]) -> Result<CpuArgs, clap::Error> {
+        CpuArgs::try_parse_from(
+            "cpu_threads.py",
+            Knob::Workers(5),
+            [&["cpu_threads"], args].concat(),
+        )
+    }
+
+    fn rejected<T>(result: Result<T, clap::Error>) -> bool {
+        result.err().is_some_and(|error| error.exit_code() == 2)
+    }
+
+    #[test]
+    fn io_defaults_are_the_tutorials() {
+        let args = io(&[]).unwrap();
+        assert_eq!(args.sites.len(), 160);
+        assert_eq!(args.sites[0], "https://www.jython.org");
+        assert_eq!(args.workers, 5);
+        assert_eq!(
+            args.client,
+            ClientSettings { timeout: Duration::from_secs(30), no_proxy: false }
+        );
+        assert!(args.server.is_none());
+    }
+
+    #[test]
+    fn local_points_the_sites_at_the_look_alike_server() {
+        let args = io(&["--local", "--repeat", "2", "--latency", "0", "--timeout", "0.5"]).unwrap();
+        let base = args.server.as_ref().unwrap().base_url();
+        assert_eq!(args.sites.len(), 4);
+        assert_eq!(args.sites[0], format!("{base}/www.jython.org"));
+        assert_eq!(args.sites[1], format!("{base}/olympus.realpython.org/dice"));
+        assert_eq!(
+            args.client,
+            ClientSettings { timeout: Duration::from_millis(500), no_proxy: true }
+        );
+    }
+
+    #[test]
+    fn given_urls_replace_the_tutorials() {
+        let args = io(&["--repeat", "1", "http://127.0.0.1:9/a", "http://localhost:9/b"]).unwrap();
+        assert_eq!(args.sites, ["http://127.0.0.1:9/a", "http://localhost:9/b"]);
+        assert!(args.client.no_proxy, "loopback URLs must bypass a proxy");
+        assert!(
+            !io(&["--repeat", "1", "http://127.0.0.1/", "https://example.com/"])
+                .unwrap()
+                .client
+                .no_proxy
+        );
+    }
+
+    #[test]
+    fn bad_io_values_are_usage_errors() {
+        for bad in [
+            &["--repeat", "0"][..],
+            &["--repeat", "-1"],
+            &["--repeat", "x"],
+            &["--workers", "0"],
+            &["--workers", "many"],
+            &["--timeout", "0"],
+            &["--timeout", "-1"],
+            &["--timeout", "nan"],
+            &["--latency", "10"],
+            &["--local", "--latency", "-5"],
+            &["not a url"],
+            &["ftp://example.com/"],
+            &["--limit", "5"],
+            &["--n", "5"],
+        ] {
+            assert!(rejected(io(bad)), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpu_defaults_and_bad_values() {
+        let args = cpu(&[]).unwrap();
+        assert_eq!((args.n, args.repeat, args.workers), (35, 20, 5));
+        let args = cpu(&["--n", "93", "--repeat", "1", "--workers", "2"]).unwrap();
+        assert_eq!((args.n, args.repeat, args.workers), (93, 1, 2));
+        for bad in [
+            &["--n", "94"][..],
+            &["--n", "-1"],
+            &["--repeat", "0"],
+            &["--workers", "0"],
+            &["--local"],
+        ] {
+            assert!(rejected(cpu(bad)), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn help_names_the_script() {
+        let error = io(&["--help"]).err().unwrap();
+        assert_eq!(error.exit_code(), 0);
+        assert!(error.to_string().contains("io_threads.py"));
+        let sync = IoArgs::try_parse_from(
+            "io_non_concurrent.py",
+            Knob::None,
+            ["io_sync", "--workers", "2"],
+        );
+        assert!(rejected(sync), "io_sync has no --workers");
+    }
 }

@@ -148,6 +148,11 @@ impl SitesServer {
         self.counters.served.load(Ordering::SeqCst)
     }
 
+    /// How many requests the server is handling right now.
+    pub fn in_flight(&self) -> usize {
+        self.counters.in_flight.load(Ordering::SeqCst)
+    }
+
     /// The largest number of requests the server was handling at the same moment: 1 for a
     /// sequential client, the pool size for a pool of threads.
     pub fn peak_in_flight(&self) -> usize {
@@ -258,8 +263,9 @@ fn page(title: &str, size: usize) -> String {
     body
 }
 
-/// Raises the open-files soft limit to the hard limit, once per process.
-fn raise_open_files_limit() {
+/// Raises this process's open-files soft limit to its hard limit, once per process. The server does
+/// it when it starts; a test that opens thousands of client connections does it too.
+pub fn raise_open_files_limit() {
     static RAISED: OnceLock<()> = OnceLock::new();
     RAISED.get_or_init(|| {
         #[cfg(unix)]

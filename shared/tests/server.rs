@@ -1,0 +1,184 @@
+//! The look-alike sites server, through a real HTTP client. Nothing here leaves 127.0.0.1.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+use shared::server::{DICE_BYTES, JYTHON_BYTES, raise_open_files_limit};
+use shared::{Fault, SitesServer};
+
+fn client(timeout: Duration) -> Client {
+    Client::builder().timeout(timeout).no_proxy().build().unwrap()
+}
+
+fn start(latency_ms: u64) -> SitesServer {
+    SitesServer::start(Duration::from_millis(latency_ms)).unwrap()
+}
+
+#[test]
+fn pages_have_the_real_sites_sizes() {
+    let server = start(0);
+    let client = client(Duration::from_secs(10));
+    for (site, size) in [
+        ("https://www.jython.org", JYTHON_BYTES),
+        ("http://olympus.realpython.org/dice", DICE_BYTES),
+    ] {
+        let response = client.get(server.url_for(site)).send().unwrap().error_for_status().unwrap();
+        assert_eq!(response.bytes().unwrap().len(), size, "{site}");
+    }
+    assert_eq!((JYTHON_BYTES, DICE_BYTES), (10966, 276));
+    assert_eq!(server.served(), 2);
+    assert_eq!(
+        server.url_for("https://www.jython.org"),
+        format!("{}/www.jython.org", server.base_url())
+    );
+    assert!(server.base_url().starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn every_response_waits_at_least_the_latency() {
+    let server = start(200);
+    let client = client(Duration::from_secs(10));
+    for _ in 0..3 {
+        let start_time = Instant::now();
+        client.get(server.url_for("http://olympus.realpython.org/dice")).send().unwrap();
+        assert!(start_time.elapsed() >= Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn peak_in_flight_counts_requests_held_open_together() {
+    let server = start(0);
+    let url = server.fault_url(Fault::Stall);
+    let client = client(Duration::from_secs(30));
+    let requests: Vec<_> = (0..50)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            thread::spawn(move || client.get(url).send().is_err())
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.in_flight() < 50 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.in_flight(), 50);
+    assert_eq!(server.peak_in_flight(), 50);
+    drop(server); // stops the server, and with it the stalled responses
+    for request in requests {
+        assert!(request.join().unwrap(), "a stalled request cannot succeed");
+    }
+}
+
+#[test]
+fn a_sequential_client_peaks_at_one() {
+    let server = start(5);
+    let client = client(Duration::from_secs(10));
+    for _ in 0..5 {
+        client.get(server.url_for("https://www.jython.org")).send().unwrap();
+    }
+    assert_eq!((server.served(), server.peak_in_flight(), server.in_flight()), (5, 1, 0));
+}
+
+#[test]
+fn fault_pages_fail_as_named() {
+    let server = start(0);
+    let client = client(Duration::from_secs(1));
+
+    let response = client.get(server.fault_url(Fault::ServerError)).send().unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+
+    let response = client.get(server.fault_url(Fault::Truncated)).send().unwrap();
+    assert_eq!(response.content_length(), Some(JYTHON_BYTES as u64));
+    assert!(response.bytes().is_err(), "a body cut short must fail to read");
+
+    let error = client.get(server.fault_url(Fault::Stall)).send().unwrap_err();
+    assert!(error.is_timeout(), "{error:?}");
+
+    let response = client.get(server.fault_url(Fault::Redirect)).send().unwrap();
+    assert_eq!(response.url().as_str(), server.url_for("https://www.jython.org"));
+    assert_eq!(response.bytes().unwrap().len(), JYTHON_BYTES);
+
+    let no_redirects =
+        Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build();
+    let response = no_redirects.unwrap().get(server.fault_url(Fault::Redirect)).send().unwrap();
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+
+    let response = client.get(format!("{}/no/such/page", server.base_url())).send().unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[cfg(unix)]
+#[test]
+fn starting_raises_the_open_files_limit() {
+    let _server = start(0);
+    let (soft, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap();
+    assert!(soft == hard || soft >= 10_240, "soft {soft}, hard {hard}");
+}
+
+/// The `sites` binary, killed when dropped.
+struct SitesProcess(Child);
+
+impl Drop for SitesProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `cargo run -p shared --bin sites -- --port 0` and returns it with its base URL.
+fn run_sites_binary(latency_ms: u64) -> (SitesProcess, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_sites"))
+        .args(["--port", "0", "--latency", &latency_ms.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut process = SitesProcess(child);
+    let mut first_line = String::new();
+    BufReader::new(process.0.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    // "Look-alike sites on http://127.0.0.1:PORT, 90 ms per response:"
+    let base = first_line.split_whitespace().nth(3).unwrap().trim_end_matches(',').to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");
+    (process, base)
+}
+
+#[test]
+fn the_sites_binary_serves_both_pages() {
+    let (_process, base) = run_sites_binary(0);
+    let client = client(Duration::from_secs(10));
+    let jython = client.get(format!("{base}/www.jython.org")).send().unwrap().bytes().unwrap();
+    let dice =
+        client.get(format!("{base}/olympus.realpython.org/dice")).send().unwrap().bytes().unwrap();
+    assert_eq!((jython.len(), dice.len()), (JYTHON_BYTES, DICE_BYTES));
+}
+
+/// 10,000 connections open at once. The server runs in its own process (the `sites` binary), so that
+/// neither side's open-files limit has to hold both ends of every connection.
+#[test]
+fn serves_ten_thousand_concurrent_connections() {
+    raise_open_files_limit();
+    let (_process, base) = run_sites_binary(200);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ok = runtime.block_on(async {
+        let client =
+            reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().unwrap();
+        let tasks: Vec<_> = (0..10_000)
+            .map(|_| {
+                let request = client.get(format!("{base}/olympus.realpython.org/dice")).send();
+                tokio::spawn(async move { request.await?.error_for_status()?.bytes().await })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(body) if body.len() == DICE_BYTES => ok += 1,
+                Ok(body) => panic!("wrong size {}", body.len()),
+                Err(error) => eprintln!("{error:#}"),
+            }
+        }
+        ok
+    });
+    assert_eq!(ok, 10_000);
+}
