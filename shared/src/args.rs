@@ -4,11 +4,13 @@
 use std::ffi::OsString;
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, value_parser};
 
 use crate::server::{DEFAULT_LATENCY, SitesServer};
+use crate::timeline::{self, Heading, Timeline, Work};
 use crate::tutorial::{FIB_N, FIB_REPEAT, SITE_REPEAT, SITES, example_for, repeated};
 
 /// The one option that belongs to a crate's concurrency approach, with the crate's default.
@@ -35,6 +37,8 @@ pub struct IoArgs {
     pub limit: usize,
     /// With `--local`, the look-alike server, which serves for as long as this value lives.
     pub server: Option<SitesServer>,
+    /// `--timeline`: where the summary line draws the run's timeline ([`crate::timeline`]).
+    pub timeline: Option<PathBuf>,
 }
 
 /// What a download client needs to know from the command line.
@@ -57,6 +61,16 @@ pub struct CpuArgs {
     pub repeat: usize,
     /// `--workers`, for a crate that passed [`Knob::Workers`]; 1 otherwise.
     pub workers: usize,
+    /// `--timeline`: where the summary line draws the run's timeline ([`crate::timeline`]).
+    pub timeline: Option<PathBuf>,
+}
+
+// The option both families share. (A `///` here would become the command's description.)
+#[derive(Args)]
+struct TimelineOption {
+    /// Draw the run's timeline (a lane per worker, a bar per task) into this SVG file
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -93,8 +107,10 @@ impl IoArgs {
     /// `--local` starts the look-alike server. Exits with status 2 and a usage message on a bad
     /// command line, and with 1 if the server cannot start.
     pub fn parse(script: &str, knob: Knob) -> IoArgs {
-        IoArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit())
+        let args = IoArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        enable_timeline(script, &args.timeline, Work::Downloads);
+        args
     }
 
     /// [`IoArgs::parse`] from the given arguments (the first is the program's name), returning
@@ -106,6 +122,7 @@ impl IoArgs {
     {
         let matches = command(script, knob, IoOptions::augment_args).try_get_matches_from(args)?;
         let options = IoOptions::from_arg_matches(&matches)?;
+        let timeline = TimelineOption::from_arg_matches(&matches)?.timeline;
         let (workers, limit) = knob_values(&matches, knob);
         let mut sites = options.urls;
         if sites.is_empty() {
@@ -129,6 +146,7 @@ impl IoArgs {
             workers,
             limit,
             server,
+            timeline,
         })
     }
 }
@@ -137,8 +155,10 @@ impl CpuArgs {
     /// Parses the command line of the example that mirrors `script`, with the crate's `knob`. Exits
     /// with status 2 and a usage message on a bad command line.
     pub fn parse(script: &str, knob: Knob) -> CpuArgs {
-        CpuArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit())
+        let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        enable_timeline(script, &args.timeline, Work::Fib(args.n));
+        args
     }
 
     /// [`CpuArgs::parse`] from the given arguments, returning clap's error instead of exiting.
@@ -149,8 +169,9 @@ impl CpuArgs {
     {
         let matches = command(script, knob, CpuOptions::augment_args).try_get_matches_from(args)?;
         let options = CpuOptions::from_arg_matches(&matches)?;
+        let timeline = TimelineOption::from_arg_matches(&matches)?.timeline;
         let (workers, _) = knob_values(&matches, knob);
-        Ok(CpuArgs { n: options.n, repeat: options.repeat.get(), workers })
+        Ok(CpuArgs { n: options.n, repeat: options.repeat.get(), workers, timeline })
     }
 }
 
@@ -162,7 +183,7 @@ fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Com
         }
         None => ("example", format!("Mirrors the tutorial's {script}.")),
     };
-    let command = add_options(Command::new(name).about(about));
+    let command = TimelineOption::augment_args(add_options(Command::new(name).about(about)));
     match knob {
         Knob::None => command,
         Knob::Workers(default) => command.arg(
@@ -181,6 +202,14 @@ fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Com
                 .default_value(default.to_string())
                 .value_parser(value_parser!(NonZeroUsize)),
         ),
+    }
+}
+
+/// With `--timeline`, turns recording on for this run, titled with the example's crate.
+fn enable_timeline(script: &str, path: &Option<PathBuf>, work: Work) {
+    if let Some(path) = path {
+        let example = example_for(script).map_or("example", |example| example.name).to_string();
+        timeline::enable(Timeline::new(path, Heading { example, work }));
     }
 }
 
@@ -314,6 +343,20 @@ mod tests {
         ] {
             assert!(rejected(cpu(bad)), "accepted {bad:?}");
         }
+    }
+
+    #[test]
+    fn both_families_take_a_timeline_file() {
+        assert_eq!(
+            io(&["--timeline", "run.svg"]).unwrap().timeline,
+            Some(PathBuf::from("run.svg"))
+        );
+        assert_eq!(
+            cpu(&["--timeline", "fib.svg"]).unwrap().timeline,
+            Some(PathBuf::from("fib.svg"))
+        );
+        assert_eq!(io(&[]).unwrap().timeline, None);
+        assert!(rejected(cpu(&["--timeline"])), "needs a file");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! What every example crate uses, so that each example's `main.rs` holds only its concurrency
 //! approach: the tutorial's data ([`tutorial`]), the command-line options ([`args`]), the summary
-//! lines and exit status ([`report`]) and the built-in look-alike sites server ([`server`]).
+//! lines and exit status ([`report`]), the built-in look-alike sites server ([`server`]) and the
+//! `--timeline` picture of a run ([`timeline`]).
 //!
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
 //! and they stay in the example crates.
@@ -11,6 +12,7 @@ pub mod args;
 pub mod race_conditions;
 pub mod report;
 pub mod server;
+pub mod timeline;
 pub mod tutorial;
 
 pub use args::{ClientSettings, CpuArgs, IoArgs, Knob};

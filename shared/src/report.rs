@@ -1,11 +1,14 @@
 //! The summary lines and the exit-status policy, the same in every example.
 //!
 //! stdout carries exactly the tutorial's lines; everything else goes to stderr. Exit status: 0 when
-//! everything succeeded, 1 when anything failed, 2 for a bad command line (clap's own).
+//! everything succeeded, 1 when anything failed (a download, or writing `--timeline`'s file), 2 for a
+//! bad command line (clap's own).
 
 use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::Duration;
+
+use crate::timeline;
 
 /// Reports one download's outcome: a failure gets one stderr line naming the site and the reason
 /// (with its causes, such as "connection refused" or "operation timed out"). Returns whether it
@@ -24,17 +27,20 @@ pub fn succeeded<T>(url: &str, result: anyhow::Result<T>) -> bool {
 }
 
 /// Prints the tutorial's summary, `Downloaded 160 sites in 14.29 seconds`, or, when some failed,
-/// `Downloaded 158 of 160 sites in 14.29 seconds (2 failed)`. Returns the exit status: failure
-/// when any site failed.
+/// `Downloaded 158 of 160 sites in 14.29 seconds (2 failed)`, and with `--timeline` writes the
+/// run's picture ([`crate::timeline::finish`]). Returns the exit status: failure when any site
+/// failed or the picture could not be written.
 pub fn report_downloads(downloaded: usize, sites: usize, duration: Duration) -> ExitCode {
     println!("{}", download_summary(downloaded, sites, duration));
-    if downloaded == sites { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let drawn = timeline::finish(duration);
+    if downloaded == sites && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// Prints the tutorial's `Computed in 0.61 seconds`.
+/// Prints the tutorial's `Computed in 0.61 seconds`, and with `--timeline` writes the run's picture.
+/// Returns failure only if the picture could not be written.
 pub fn report_computed(duration: Duration) -> ExitCode {
     println!("Computed in {} seconds", Seconds(duration));
-    ExitCode::SUCCESS
+    if timeline::finish(duration) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// The text of [`report_downloads`]'s line.
