@@ -136,8 +136,10 @@ fn run_sites_binary(latency_ms: u64) -> (SitesProcess, String) {
         .spawn()
         .unwrap();
     let mut process = SitesProcess(child);
+    let mut stdout = BufReader::new(process.0.stdout.take().unwrap());
     let mut first_line = String::new();
-    BufReader::new(process.0.stdout.take().unwrap()).read_line(&mut first_line).unwrap();
+    stdout.read_line(&mut first_line).unwrap();
+    thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink())); // the rest of its output
     // "Look-alike sites on http://127.0.0.1:PORT, 90 ms per response:"
     let base = first_line.split_whitespace().nth(3).unwrap().trim_end_matches(',').to_string();
     assert!(base.starts_with("http://127.0.0.1:"), "{first_line}");

@@ -5,6 +5,7 @@
 //!
 //! then, in the Python scripts, replace the two sites with the URLs this prints.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -33,15 +34,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("Look-alike sites on {}, {} ms per response:", server.base_url(), options.latency);
+    // One write, and no panic if nobody reads it: the server goes on serving either way.
+    let mut text = format!(
+        "Look-alike sites on {}, {} ms per response:\n",
+        server.base_url(),
+        options.latency
+    );
     for site in SITES {
-        println!("  {site:<40} -> {}", server.url_for(site));
+        text += &format!("  {site:<40} -> {}\n", server.url_for(site));
     }
-    println!("Fault pages:");
+    text += "Fault pages:\n";
     for fault in Fault::ALL {
-        println!("  {:<40} -> {}", format!("{fault:?}"), server.fault_url(fault));
+        text += &format!("  {:<40} -> {}\n", format!("{fault:?}"), server.fault_url(fault));
     }
-    println!("Stop with Ctrl-C.");
+    text += "Stop with Ctrl-C.\n";
+    let _ = std::io::stdout().write_all(text.as_bytes());
     loop {
         std::thread::park();
     }
