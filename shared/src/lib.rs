@@ -8,6 +8,7 @@
 pub mod args;
 pub mod report;
 pub mod server;
+pub mod testing;
 pub mod tutorial;
 
 pub use args::{ClientSettings, CpuArgs, IoArgs, Knob};
