@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use futures_util::future::join_all;
-use reqwest::Client; // the async client: `reqwest::blocking` would panic inside the runtime
+use reqwest::Client; // async; `reqwest::blocking` in here would stall the runtime's one thread
 use shared::IoArgs;
 use shared::Knob;
 use tokio::sync::Semaphore;
@@ -31,7 +31,7 @@ async fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    let semaphore = Semaphore::new(args.limit); // unbounded, 10,000 sites exhaust file descriptors
+    let semaphore = Semaphore::new(args.limit); // unbounded, 10,000 sites run out of files
     // Python: tasks = [download_site(url, session) for url in sites]; asyncio.gather(*tasks)
     let tasks = args.sites.iter().map(async |url| {
         let _permit = semaphore.acquire().await.expect("the semaphore is never closed");

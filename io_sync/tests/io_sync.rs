@@ -1,4 +1,5 @@
-//! Runs the io_sync binary against the look-alike server on 127.0.0.1 (checks in `shared::testing`).
+//! Runs the io_sync binary against the look-alike server on 127.0.0.1 (checks in
+//! `shared::testing`).
 
 use std::time::Duration;
 

@@ -32,8 +32,8 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// The `Read {n} bytes from {url}` lines as `(n, url)`, in order. A prefix before `Read`, such as
-    /// io_processes' `{name}:`, is skipped.
+    /// The `Read {n} bytes from {url}` lines as `(n, url)`, in order. A prefix before `Read`, such
+    /// as io_processes' `{name}:`, is skipped.
     pub fn reads(&self) -> Vec<(usize, &str)> {
         self.stdout.lines().filter_map(parse_read).collect()
     }
@@ -107,7 +107,8 @@ fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receive
     receiver
 }
 
-/// A URL on 127.0.0.1 where nothing listens: the port was free a moment ago (bound, noted, released).
+/// A URL on 127.0.0.1 where nothing listens: the port was free a moment ago (bound, noted,
+/// released).
 pub fn closed_port_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     let port = listener.local_addr().expect("a bound listener has an address").port();
@@ -116,9 +117,9 @@ pub fn closed_port_url() -> String {
 }
 
 /// Runs `binary` (with `args`) on the tutorial's two pages `repeat` times from a fresh look-alike
-/// server answering after `latency`, and checks the run: exit status 0, one `Read` line per page with
-/// the page's exact size (`repeat` of each), the summary, no failure. Returns the server's peak number
-/// of requests in flight, the figure that shows the example's approach.
+/// server answering after `latency`, and checks the run: exit status 0, one `Read` line per page
+/// with the page's exact size (`repeat` of each), the summary, no failure. Returns the server's
+/// peak number of requests in flight, the figure that shows the example's approach.
 pub fn check_downloads(binary: &str, latency: Duration, repeat: usize, args: &[&str]) -> usize {
     let server = SitesServer::start(latency).expect("starting the look-alike server");
     let (jython, dice) = (server.url_for(SITES[0]), server.url_for(SITES[1]));
@@ -140,10 +141,11 @@ pub fn check_downloads(binary: &str, latency: Duration, repeat: usize, args: &[&
     server.peak_in_flight()
 }
 
-/// Runs `binary` (with `args`) on four sites that fail, a closed port, the 500 page, the page cut short
-/// and the page that never answers (with `--timeout 1`), mixed with the two good pages. Checks that
-/// each failure gets its stderr line naming the URL and the reason, that both good pages are still
-/// read, that the summary counts `2 of 6 ... (4 failed)`, and that the exit status is 1.
+/// Runs `binary` (with `args`) on four sites that fail, a closed port, the 500 page, the page cut
+/// short and the page that never answers (with `--timeout 1`), mixed with the two good pages.
+/// Checks that each failure gets its stderr line naming the URL and the reason, that both good
+/// pages are still read, that the summary counts `2 of 6 ... (4 failed)`, and that the exit status
+/// is 1.
 pub fn check_failures(binary: &str, args: &[&str]) {
     let server = SitesServer::start(Duration::from_millis(20)).expect("starting the server");
     let (jython, dice) = (server.url_for(SITES[0]), server.url_for(SITES[1]));
@@ -188,9 +190,9 @@ pub fn check_local_bypasses_proxy(binary: &str) {
     assert!(finished.summary().starts_with("Downloaded 4 sites in "), "{finished:#?}");
 }
 
-/// Runs `binary` with command lines that are wrong for every I/O example (a repeat count that is not a
-/// number, a malformed URL, a negative timeout) and with `extra` ones, and checks that each is refused
-/// with exit status 2, clap's usage error, before anything is downloaded.
+/// Runs `binary` with command lines that are wrong for every I/O example (a repeat count that is
+/// not a number, a malformed URL, a negative timeout) and with `extra` ones, and checks that each
+/// is refused with exit status 2, clap's usage error, before anything is downloaded.
 pub fn check_bad_command_lines(binary: &str, extra: &[&[&str]]) {
     let common: [&[&str]; 4] =
         [&["--repeat", "x"], &["--repeat", "0"], &["not a url"], &["--timeout", "-1"]];
