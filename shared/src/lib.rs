@@ -6,12 +6,13 @@
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
 //! and they stay in the example crates.
 //!
-//! [`race_conditions`] shows why the tutorial's `race_condition.py` does not compile in Rust.
+//! [`testing`] holds what the examples' tests share. [`race_conditions`] shows why the tutorial's `race_condition.py` does not compile in Rust.
 
 pub mod args;
 pub mod race_conditions;
 pub mod report;
 pub mod server;
+pub mod testing;
 pub mod timeline;
 pub mod tutorial;
 

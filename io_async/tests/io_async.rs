@@ -1,0 +1,38 @@
+//! Runs the io_async binary against the look-alike server on 127.0.0.1 (checks in
+//! `shared::testing`). The server's peak number of requests in flight shows the limit at work.
+
+use std::time::Duration;
+
+use shared::testing;
+
+const IO_ASYNC: &str = env!("CARGO_BIN_EXE_io_async");
+
+// Long enough for all 160 requests to reach the server before the first one is answered.
+const LATENCY: Duration = Duration::from_millis(300);
+
+#[test]
+fn reads_the_160_pages_at_most_100_at_a_time() {
+    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &[]);
+    assert_eq!(peak_in_flight, 100);
+}
+
+#[test]
+fn limit_above_the_number_of_sites_lets_all_of_them_run_at_once() {
+    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &["--limit", "1000"]);
+    assert_eq!(peak_in_flight, 160);
+}
+
+#[test]
+fn reports_and_counts_each_failure_and_reads_the_other_pages() {
+    testing::check_failures(IO_ASYNC, &[]);
+}
+
+#[test]
+fn local_run_bypasses_the_proxy_variables() {
+    testing::check_local_bypasses_proxy(IO_ASYNC);
+}
+
+#[test]
+fn bad_command_lines_exit_with_status_2() {
+    testing::check_bad_command_lines(IO_ASYNC, &[&["--limit", "0"], &["--workers", "5"]]);
+}

@@ -1,0 +1,29 @@
+//! Runs the io_sync binary against the look-alike server on 127.0.0.1 (checks in
+//! `shared::testing`).
+
+use std::time::Duration;
+
+use shared::testing;
+
+const IO_SYNC: &str = env!("CARGO_BIN_EXE_io_sync");
+
+#[test]
+fn reads_the_160_pages_one_at_a_time() {
+    let peak_in_flight = testing::check_downloads(IO_SYNC, Duration::from_millis(20), 80, &[]);
+    assert_eq!(peak_in_flight, 1);
+}
+
+#[test]
+fn reports_and_counts_each_failure_and_reads_the_other_pages() {
+    testing::check_failures(IO_SYNC, &[]);
+}
+
+#[test]
+fn local_run_bypasses_the_proxy_variables() {
+    testing::check_local_bypasses_proxy(IO_SYNC);
+}
+
+#[test]
+fn bad_command_lines_exit_with_status_2() {
+    testing::check_bad_command_lines(IO_SYNC, &[&["--workers", "5"], &["--limit", "5"]]);
+}
