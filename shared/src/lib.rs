@@ -3,13 +3,17 @@
 //! lines and exit status ([`report`]) and the built-in look-alike sites server ([`server`]).
 //!
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
-//! and they stay in the example crates.
+//! and they stay in the example crates. The one exception is [`pool`], the process pool: Python
+//! takes `ProcessPoolExecutor` from its standard library and never shows how workers are started
+//! or fed, and Rust's standard library has none.
 
 pub mod args;
+pub mod pool;
 pub mod report;
 pub mod server;
 pub mod tutorial;
 
 pub use args::{ClientSettings, CpuArgs, IoArgs, Knob};
-pub use report::{report_computed, report_downloads, succeeded};
+pub use pool::ProcessPool;
+pub use report::{report_computed, report_computed_results, report_downloads, succeeded};
 pub use server::{Fault, SitesServer};
