@@ -269,13 +269,19 @@ where
         }
     };
     send(&Message::new("ready").with("pid", std::process::id()))?;
+    let function = short_name(std::any::type_name::<F>());
     for line in messages {
         let message = Message::decode(&line).context("expected a task")?;
         let id = message.get("id").unwrap_or_default();
-        let input = F::Input::decode(message.get("input").unwrap_or_default());
-        let outcome = input.and_then(|input| {
-            catch_unwind(AssertUnwindSafe(|| task.call(input.borrow(), &context)))
-                .unwrap_or_else(|panic| Err(anyhow!("panicked: {}", panic_text(&*panic))))
+        let text = message.get("input").unwrap_or_default();
+        let outcome = F::Input::decode(text).and_then(|input| {
+            catch_unwind(AssertUnwindSafe(|| task.call(input.borrow(), &context))).unwrap_or_else(
+                |panic| {
+                    let name = current_process_name();
+                    let panic = panic_text(&*panic);
+                    Err(anyhow!("{name} panicked while running {function}({text}): {panic}"))
+                },
+            )
         });
         // What the task printed reaches the terminal before the pool hears that it is done.
         std::io::stdout().flush()?;

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use super::{TRACE_VAR, WORKER_FLAG};
 
+/// How long the helpers wait for a line they were told to expect.
+const DEADLINE: Duration = Duration::from_secs(60);
+
 /// A running example, its stdout and stderr read as they come.
 pub struct Run {
     child: Child,
@@ -94,6 +97,14 @@ impl Run {
                 return Some(line);
             }
         }
+    }
+
+    /// Waits for the trace's `ready` lines of `workers` workers, and returns their process ids.
+    pub fn worker_pids(&self, workers: usize) -> Vec<u32> {
+        let ready = |line: &str| TraceLine::parse(line).filter(|line| line.event == "ready");
+        let pids = (0..workers).map(|_| self.wait_for_line(DEADLINE, |line| ready(line).is_some()));
+        let pids = pids.map(|line| line.and_then(|line| ready(&line)).map(|line| line.pid));
+        pids.map(|pid| pid.expect("every worker gets ready")).collect()
     }
 
     /// Kills the example itself with SIGKILL, as `kill -9` does: it gets no chance to clean up.
