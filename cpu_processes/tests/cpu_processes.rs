@@ -47,6 +47,12 @@ fn one_worker_per_cpu_by_default() {
 }
 
 #[test]
+fn start_up_can_be_measured_from_outside() {
+    let startup = shared::pool::measure_startup(std::path::Path::new(BIN), 2);
+    assert!(startup.expect("two workers start") > Duration::ZERO);
+}
+
+#[test]
 fn help_does_not_show_the_worker_mode() {
     let finished = run(BIN, &["--help"], DEADLINE);
     assert_eq!(finished.code(), Some(0));
