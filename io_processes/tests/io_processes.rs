@@ -70,6 +70,22 @@ fn help_does_not_show_the_worker_mode() {
     assert!(!finished.stdout.contains(WORKER_FLAG));
 }
 
+#[test]
+fn local_sites_bypass_the_proxy_in_every_worker() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let proxy = format!("http://{}", listener.local_addr().expect("an address"));
+    drop(listener);
+    let mut command = std::process::Command::new(BIN);
+    command.args(["--local", "--latency", "1", "--repeat", "4", "--workers", "2"]);
+    for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
+        command.env(variable, &proxy);
+    }
+    let finished =
+        Run::spawn(command.env_remove("NO_PROXY").env_remove("no_proxy")).finish(DEADLINE);
+    assert_eq!(finished.code(), Some(0), "{finished:?}");
+    assert!(finished.lines()[8].starts_with("Downloaded 8 sites in "), "{finished:?}");
+}
+
 /// Downloads the jython page and `failing`: one success, one failure reported on stderr, exit 1.
 fn assert_fails_alone(failing: &str, options: &[&str]) {
     let server = server();

@@ -49,14 +49,20 @@ impl Run {
     /// Starts `program` with `args`; `trace` turns on the pool's trace on stderr.
     pub fn start(program: &str, args: &[&str], trace: bool) -> Run {
         let mut command = Command::new(program);
-        command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        command.args(args);
         if trace {
             command.env(TRACE_VAR, "1");
         } else {
             command.env_remove(TRACE_VAR);
         }
-        let mut child =
-            command.spawn().unwrap_or_else(|error| panic!("cannot run {program}: {error}"));
+        Run::spawn(&mut command)
+    }
+
+    /// Starts `command` (its stdin empty, its stdout and stderr read here).
+    pub fn spawn(command: &mut Command) -> Run {
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let started = command.spawn();
+        let mut child = started.unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
         let stdout = Arc::new(Mutex::new(String::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (line_sender, stderr_lines) = mpsc::channel();
