@@ -419,8 +419,7 @@ impl ProcessPool {
         );
         let function = short_name(std::any::type_name::<F>());
         let inputs: Vec<String> = items.iter().map(|item| item.borrow().encode()).collect();
-        let mut inner = self.inner.lock().expect("the pool's lock is poisoned only by a bug");
-        let results = inner.run(&inputs, function);
+        let results = self.lock().run(&inputs, function);
         results.into_iter().map(|result| result.and_then(|text| F::Output::decode(&text))).collect()
     }
 
