@@ -12,8 +12,9 @@ use std::time::Instant;
 use shared::Knob;
 
 fn main() -> anyhow::Result<ExitCode> {
-    // Python starts each worker by importing this file again; the pool runs this binary again. In
-    // a worker, this call runs `fib` on each number it is sent, and exits instead of returning.
+    // Python's workers get this file's functions by forking or importing it again; ours are this
+    // binary run again. In a worker, this call runs `fib` on each number it is sent, and exits
+    // instead of returning.
     shared::pool::serve_if_worker(fib);
     // Python: a ProcessPoolExecutor() has one worker per CPU, os.cpu_count().
     let args = shared::CpuArgs::parse("cpu_processes.py", Knob::Workers(num_cpus::get()));

@@ -15,9 +15,9 @@ use shared::IoArgs;
 use shared::Knob;
 
 fn main() -> anyhow::Result<ExitCode> {
-    // Python starts each worker by importing this file again; the pool runs this binary again. In
-    // a worker, this call runs `init_process` once, then `download_site` on each URL it is sent,
-    // and exits instead of returning.
+    // Python's workers get this file's functions by forking or importing it again; ours are this
+    // binary run again. In a worker, this call runs `init_process` once, then `download_site` on
+    // each URL it is sent, and exits instead of returning.
     shared::pool::serve_if_worker_with(init_process, download_site);
     // Python: a ProcessPoolExecutor() has one worker per CPU, os.cpu_count().
     let args = IoArgs::parse("io_processes.py", Knob::Workers(num_cpus::get()));
