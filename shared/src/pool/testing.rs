@@ -142,6 +142,15 @@ impl Run {
     }
 }
 
+/// A test that fails before the end of its run leaves no example running.
+impl Drop for Run {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
+
 /// Runs `program` with `args` to the end, killing it after `timeout`.
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> Finished {
     Run::start(program, args, false).finish(timeout)
