@@ -4,11 +4,15 @@
 //! `--timeline` picture of a run ([`timeline`]).
 //!
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
-//! and they stay in the example crates.
+//! and they stay in the example crates. The one exception is [`pool`], the process pool: Python
+//! takes `ProcessPoolExecutor` from its standard library and never shows how workers are started
+//! or fed, and Rust's standard library has none.
 //!
-//! [`testing`] holds what the examples' tests share. [`race_conditions`] shows why the tutorial's `race_condition.py` does not compile in Rust.
+//! [`testing`] holds what the examples' tests share. [`race_conditions`] shows why the tutorial's
+//! `race_condition.py` does not compile in Rust.
 
 pub mod args;
+pub mod pool;
 pub mod race_conditions;
 pub mod report;
 pub mod server;
@@ -17,5 +21,6 @@ pub mod timeline;
 pub mod tutorial;
 
 pub use args::{ClientSettings, CpuArgs, IoArgs, Knob};
-pub use report::{report_computed, report_downloads, succeeded};
+pub use pool::ProcessPool;
+pub use report::{report_computed, report_computed_results, report_downloads, succeeded};
 pub use server::{Fault, SitesServer};
