@@ -1,5 +1,5 @@
-//! The tutorial's cpu_threads.py in Rust: the same twenty calls of fib(35) on a pool of 5 threads,
-//! which here run on every core at once.
+//! The tutorial's cpu_threads.py in Rust: the same twenty calls of fib(35), shared out among a pool
+//! of 5 threads.
 //!
 //!     cargo run -p cpu_threads
 //!     diff cpu_sync/src/main.rs cpu_threads/src/main.rs
@@ -18,8 +18,9 @@ fn main() -> anyhow::Result<ExitCode> {
     let start_time = Instant::now();
     // fib is pure, and LLVM makes twenty identical calls of it only once: black_box hides the
     // argument from the optimiser, and the result too, so that no call is dropped as unused.
-    // Python: executor.map(fib, [35] * 20). Rust has no GIL: rayon's threads run fib in parallel,
-    // one per core, where Python's take turns. This is where the tutorial's lesson flips.
+    // Python: executor.map(fib, [35] * 20). rayon's pool, sized once for the whole program, shares
+    // the calls out among its threads. Rust has no GIL, so they run fib on every core at once where
+    // Python's threads take turns: this is where the tutorial's lesson flips.
     rayon::ThreadPoolBuilder::new().num_threads(args.workers).build_global()?;
     (0..args.repeat).into_par_iter().for_each(|_| {
         black_box(fib(black_box(args.n)));
