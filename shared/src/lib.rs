@@ -2,8 +2,6 @@
 //! approach: the tutorial's data ([`tutorial`]), the command-line options ([`args`]), the summary
 //! lines and exit status ([`report`]) and the built-in look-alike sites server ([`server`]).
 //!
-//! [`testing`] runs an example's binary for its tests.
-//!
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
 //! and they stay in the example crates.
 
