@@ -211,19 +211,14 @@ fn run(bin_dir: &Path, variant: &Variant, options: &Options) -> anyhow::Result<(
 fn print_table(variants: &[Variant], options: &Options, processes: usize) {
     let cores = num_cpus::get();
     let sites = SITES.len() * options.repeat;
+    let &Options { runs, latency, workers, limit, n, fib_repeat, .. } = options;
+    println!("- {cores} cores, release build, the median of {runs} run(s). Seconds: from start");
+    println!("  to exit as compare sees it; printed: the example's own summary line.");
     println!(
-        "{cores} cores, release build, median of {} run(s). I/O: {sites} downloads from the \
-         look-alike sites at {} ms, {} threads, {processes} processes, io_async limit {}. \
-         CPU: fib({}) x {}, {} threads, {processes} processes. Seconds: wall clock from start to \
-         exit; printed: the example's own summary line.\n",
-        options.runs,
-        options.latency,
-        options.workers,
-        options.limit,
-        options.n,
-        options.fib_repeat,
-        options.workers,
+        "- I/O: {sites} downloads from the look-alike sites at {latency} ms; {workers} threads,"
     );
+    println!("  {processes} processes, io_async limit {limit}.");
+    println!("- CPU: fib({n}) x {fib_repeat}; {workers} threads, {processes} processes.\n");
     println!("| variant | mirrors | seconds | printed | speed-up | bound | ratio to bound |");
     println!("|---|---|---:|---:|---:|---|---:|");
     for variant in variants {
