@@ -1,1 +1,35 @@
-fn main() {}
+//! The tutorial's cpu_threads.py in Rust: the same twenty calls of fib(35), shared out among a pool
+//! of 5 threads.
+//!
+//!     cargo run -p cpu_threads
+//!     diff cpu_sync/src/main.rs cpu_threads/src/main.rs
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use shared::Knob;
+
+const MAX_WORKERS: usize = 5; // Python: ThreadPoolExecutor(max_workers=5)
+
+fn main() -> anyhow::Result<ExitCode> {
+    let args = shared::CpuArgs::parse("cpu_threads.py", Knob::Workers(MAX_WORKERS));
+    let start_time = Instant::now();
+    // fib is pure, and LLVM makes twenty identical calls of it only once: black_box hides the
+    // argument from the optimiser, and the result too, so that no call is dropped as unused.
+    // Python: executor.map(fib, [35] * 20). rayon's pool, sized once for the whole program, shares
+    // the calls out among its threads. Rust has no GIL, so they run fib on every core at once where
+    // Python's threads take turns: this is where the tutorial's lesson flips.
+    rayon::ThreadPoolBuilder::new().num_threads(args.workers).build_global()?;
+    (0..args.repeat).into_par_iter().for_each(|_| {
+        black_box(fib(black_box(args.n)));
+    });
+    let duration = start_time.elapsed();
+    Ok(shared::report_computed(duration))
+}
+
+// `pub` only so that tests/fib.rs can check the values.
+pub fn fib(n: u32) -> u64 {
+    if n < 2 { u64::from(n) } else { fib(n - 2) + fib(n - 1) }
+}

@@ -78,6 +78,26 @@ pub fn download_summary(downloaded: usize, sites: usize, duration: Duration) -> 
     }
 }
 
+/// The seconds in a line that [`report_computed`] printed, `Computed in 0.61 seconds`: for tests and
+/// the compare command, which check the examples' output.
+pub fn parse_computed(line: &str) -> Option<f64> {
+    parse_seconds(line.strip_prefix("Computed in ")?.strip_suffix(" seconds")?)
+}
+
+/// The seconds in a line that [`report_downloads`] printed when all of `sites` sites were
+/// downloaded, `Downloaded 160 sites in 14.29 seconds`.
+pub fn parse_downloaded(line: &str, sites: usize) -> Option<f64> {
+    let rest = line.strip_prefix(&format!("Downloaded {sites} sites in "))?;
+    parse_seconds(rest.strip_suffix(" seconds")?)
+}
+
+/// Seconds with exactly two decimals, as [`Seconds`] shows them.
+fn parse_seconds(text: &str) -> Option<f64> {
+    let (whole, decimals) = text.split_once('.')?;
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    if digits(whole) && digits(decimals) && decimals.len() == 2 { text.parse().ok() } else { None }
+}
+
 /// A duration shown as the tutorial shows it: seconds with two decimals.
 pub struct Seconds(pub Duration);
 
@@ -99,6 +119,23 @@ mod tests {
             download_summary(158, 160, duration),
             "Downloaded 158 of 160 sites in 14.29 seconds (2 failed)"
         );
+    }
+
+    #[test]
+    fn summaries_parse_back() {
+        let duration = Duration::from_millis(14_289);
+        assert_eq!(parse_downloaded(&download_summary(160, 160, duration), 160), Some(14.29));
+        assert_eq!(parse_downloaded(&download_summary(160, 160, duration), 80), None);
+        assert_eq!(parse_downloaded(&download_summary(158, 160, duration), 160), None);
+        assert_eq!(
+            parse_computed(&format!("Computed in {} seconds", Seconds(duration))),
+            Some(14.29)
+        );
+        for line in
+            ["Computed in 0.6 seconds", "Computed in .61 seconds", "Computed in 1e2 seconds"]
+        {
+            assert_eq!(parse_computed(line), None, "{line}");
+        }
     }
 
     #[test]
