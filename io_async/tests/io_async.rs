@@ -12,14 +12,14 @@ const LATENCY: Duration = Duration::from_millis(300);
 
 #[test]
 fn reads_the_160_pages_at_most_100_at_a_time() {
-    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &[]);
-    assert_eq!(peak_in_flight, 100);
+    let downloads = testing::check_downloads(IO_ASYNC, LATENCY, 80, &[]);
+    assert_eq!(downloads.peak_in_flight, 100);
 }
 
 #[test]
 fn limit_above_the_number_of_sites_lets_all_of_them_run_at_once() {
-    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &["--limit", "1000"]);
-    assert_eq!(peak_in_flight, 160);
+    let downloads = testing::check_downloads(IO_ASYNC, LATENCY, 80, &["--limit", "1000"]);
+    assert_eq!(downloads.peak_in_flight, 160);
 }
 
 #[test]
@@ -29,7 +29,7 @@ fn reports_and_counts_each_failure_and_reads_the_other_pages() {
 
 #[test]
 fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_ASYNC);
+    testing::check_local_bypasses_proxy(IO_ASYNC, &[]);
 }
 
 #[test]

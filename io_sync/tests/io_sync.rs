@@ -9,8 +9,8 @@ const IO_SYNC: &str = env!("CARGO_BIN_EXE_io_sync");
 
 #[test]
 fn reads_the_160_pages_one_at_a_time() {
-    let peak_in_flight = testing::check_downloads(IO_SYNC, Duration::from_millis(20), 80, &[]);
-    assert_eq!(peak_in_flight, 1);
+    let downloads = testing::check_downloads(IO_SYNC, Duration::from_millis(20), 80, &[]);
+    assert_eq!(downloads.peak_in_flight, 1);
 }
 
 #[test]
@@ -20,7 +20,7 @@ fn reports_and_counts_each_failure_and_reads_the_other_pages() {
 
 #[test]
 fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_SYNC);
+    testing::check_local_bypasses_proxy(IO_SYNC, &[]);
 }
 
 #[test]
