@@ -14,16 +14,6 @@ fn reads_the_160_pages_one_at_a_time() {
 }
 
 #[test]
-fn reports_and_counts_each_failure_and_reads_the_other_pages() {
-    testing::check_failures(IO_SYNC, &[]);
-}
-
-#[test]
-fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_SYNC, &[]);
-}
-
-#[test]
-fn bad_command_lines_exit_with_status_2() {
-    testing::check_bad_command_lines(IO_SYNC, &[&["--workers", "5"], &["--limit", "5"]]);
+fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
+    testing::check_errors(IO_SYNC, &[], &[&["--workers", "5"], &["--limit", "5"]]);
 }

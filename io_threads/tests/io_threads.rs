@@ -23,16 +23,6 @@ fn workers_option_sets_how_many_download_at_once() {
 }
 
 #[test]
-fn reports_and_counts_each_failure_and_reads_the_other_pages() {
-    testing::check_failures(IO_THREADS, &[]);
-}
-
-#[test]
-fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_THREADS, &[]);
-}
-
-#[test]
-fn bad_command_lines_exit_with_status_2() {
-    testing::check_bad_command_lines(IO_THREADS, &[&["--workers", "0"], &["--workers", "x"]]);
+fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
+    testing::check_errors(IO_THREADS, &[], &[&["--workers", "0"], &["--workers", "x"]]);
 }
