@@ -6,12 +6,6 @@
 mod cpu_threads;
 
 #[test]
-fn fib_gives_the_fibonacci_numbers() {
-    let first: Vec<u64> = (0..=10).map(cpu_threads::fib).collect();
-    assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
-}
-
-#[test]
-fn fib_35_is_the_tutorials_number() {
-    assert_eq!(cpu_threads::fib(35), 9_227_465);
+fn fib_gives_the_fibonacci_numbers_and_the_tutorials_fib_35() {
+    shared::testing::check_fib(cpu_threads::fib);
 }

@@ -12,27 +12,16 @@ const LATENCY: Duration = Duration::from_millis(300);
 
 #[test]
 fn reads_the_160_pages_at_most_100_at_a_time() {
-    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &[]);
-    assert_eq!(peak_in_flight, 100);
+    assert_eq!(testing::check_downloads(IO_ASYNC, LATENCY, 80, &[]).peak_in_flight, 100);
 }
 
 #[test]
 fn limit_above_the_number_of_sites_lets_all_of_them_run_at_once() {
-    let peak_in_flight = testing::check_downloads(IO_ASYNC, LATENCY, 80, &["--limit", "1000"]);
-    assert_eq!(peak_in_flight, 160);
+    let downloads = testing::check_downloads(IO_ASYNC, LATENCY, 80, &["--limit", "1000"]);
+    assert_eq!(downloads.peak_in_flight, 160);
 }
 
 #[test]
-fn reports_and_counts_each_failure_and_reads_the_other_pages() {
-    testing::check_failures(IO_ASYNC, &[]);
-}
-
-#[test]
-fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_ASYNC);
-}
-
-#[test]
-fn bad_command_lines_exit_with_status_2() {
-    testing::check_bad_command_lines(IO_ASYNC, &[&["--limit", "0"], &["--workers", "5"]]);
+fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
+    testing::check_errors(IO_ASYNC, &[], &[&["--limit", "0"], &["--workers", "5"]]);
 }

@@ -9,21 +9,11 @@ const IO_SYNC: &str = env!("CARGO_BIN_EXE_io_sync");
 
 #[test]
 fn reads_the_160_pages_one_at_a_time() {
-    let peak_in_flight = testing::check_downloads(IO_SYNC, Duration::from_millis(20), 80, &[]);
-    assert_eq!(peak_in_flight, 1);
+    let downloads = testing::check_downloads(IO_SYNC, Duration::from_millis(20), 80, &[]);
+    assert_eq!(downloads.peak_in_flight, 1);
 }
 
 #[test]
-fn reports_and_counts_each_failure_and_reads_the_other_pages() {
-    testing::check_failures(IO_SYNC, &[]);
-}
-
-#[test]
-fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_SYNC);
-}
-
-#[test]
-fn bad_command_lines_exit_with_status_2() {
-    testing::check_bad_command_lines(IO_SYNC, &[&["--workers", "5"], &["--limit", "5"]]);
+fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
+    testing::check_errors(IO_SYNC, &[], &[&["--workers", "5"], &["--limit", "5"]]);
 }

@@ -9,31 +9,20 @@ const IO_THREADS: &str = env!("CARGO_BIN_EXE_io_threads");
 
 #[test]
 fn reads_the_160_pages_five_at_a_time() {
-    let peak_in_flight = testing::check_downloads(IO_THREADS, Duration::from_millis(20), 80, &[]);
-    assert_eq!(peak_in_flight, 5);
+    let downloads = testing::check_downloads(IO_THREADS, Duration::from_millis(20), 80, &[]);
+    assert_eq!(downloads.peak_in_flight, 5);
 }
 
 #[test]
 fn workers_option_sets_how_many_download_at_once() {
     for workers in [1, 8] {
         let args = ["--workers", &workers.to_string()];
-        let peak_in_flight =
-            testing::check_downloads(IO_THREADS, Duration::from_millis(100), 12, &args);
-        assert_eq!(peak_in_flight, workers);
+        let downloads = testing::check_downloads(IO_THREADS, Duration::from_millis(100), 12, &args);
+        assert_eq!(downloads.peak_in_flight, workers);
     }
 }
 
 #[test]
-fn reports_and_counts_each_failure_and_reads_the_other_pages() {
-    testing::check_failures(IO_THREADS, &[]);
-}
-
-#[test]
-fn local_run_bypasses_the_proxy_variables() {
-    testing::check_local_bypasses_proxy(IO_THREADS);
-}
-
-#[test]
-fn bad_command_lines_exit_with_status_2() {
-    testing::check_bad_command_lines(IO_THREADS, &[&["--workers", "0"], &["--workers", "x"]]);
+fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
+    testing::check_errors(IO_THREADS, &[], &[&["--workers", "0"], &["--workers", "x"]]);
 }
