@@ -9,6 +9,8 @@
 //! its closure (one atomic load more). The picture is a small hand-written SVG: a few rectangles and
 //! lines, self-contained and deterministic, where a plotting crate would bring system libraries
 //! (plotters) or an API larger than the drawing (svg).
+//!
+//! [`check`] is what the examples' tests use to check the picture of a real run.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -19,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
+
+pub mod check;
 
 /// The run's timeline, set once by the option parser when `--timeline` is given, else left empty.
 static TIMELINE: OnceLock<Timeline> = OnceLock::new();
