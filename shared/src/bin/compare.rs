@@ -35,7 +35,7 @@ use shared::tutorial::{EXAMPLES, Example, FIB_N, FIB_REPEAT, Family, SITE_REPEAT
 /// leaves out starting the process and, for the I/O examples, the look-alike server.
 ///
 /// With --timelines DIR, each example then runs once more to draw its timeline into
-/// DIR/<crate>/timeline.svg (a run not in the table); `--timelines .` run from the workspace root
+/// `DIR/<crate>/timeline.svg` (a run not in the table); `--timelines .` run from the workspace root
 /// redraws the pictures kept in the crates' folders.
 #[derive(Parser)]
 #[command(name = "compare")]
@@ -67,7 +67,7 @@ struct Options {
     /// Run only these examples, or a family (io, cpu); speed-ups and CPU bounds need the sync variant
     #[arg(long, value_name = "NAME,...", value_delimiter = ',', value_parser = PossibleValuesParser::new(EXAMPLES.map(|example| example.name).into_iter().chain(["io", "cpu"])))]
     only: Vec<String>,
-    /// Then run each example once more to draw DIR/<crate>/timeline.svg (`.`: the crates' folders)
+    /// Then run each example once more to draw `DIR/<crate>/timeline.svg` (`.`: the crates' folders)
     #[arg(long, value_name = "DIR")]
     timelines: Option<PathBuf>,
 }
