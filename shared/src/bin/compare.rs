@@ -67,7 +67,7 @@ struct Options {
     /// Run only these examples, or a family (io, cpu); speed-ups and CPU bounds need the sync variant
     #[arg(long, value_name = "NAME,...", value_delimiter = ',', value_parser = PossibleValuesParser::new(EXAMPLES.map(|example| example.name).into_iter().chain(["io", "cpu"])))]
     only: Vec<String>,
-    /// Then run each example once more to draw `DIR/<crate>/timeline.svg` (`.`: the crates' folders)
+    /// Then draw each example's timeline in one more run, into `DIR/<crate>/timeline.svg`
     #[arg(long, value_name = "DIR")]
     timelines: Option<PathBuf>,
 }
