@@ -15,9 +15,10 @@ fn main() -> anyhow::Result<ExitCode> {
     let start_time = Instant::now();
     // fib is pure, and LLVM makes twenty identical calls of it only once: black_box hides the
     // argument from the optimiser, and the result too, so that no call is dropped as unused.
+    // shared::timeline::task records when each call ran, only if --timeline is given.
     // Python: for _ in range(20): fib(35)
     for _ in 0..args.repeat {
-        black_box(fib(black_box(args.n)));
+        black_box(shared::timeline::task("fib", || fib(black_box(args.n))));
     }
     let duration = start_time.elapsed();
     Ok(shared::report_computed(duration))

@@ -35,7 +35,7 @@ async fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
     // Python: tasks = [download_site(url, session) for url in sites]; asyncio.gather(*tasks)
     let tasks = args.sites.iter().map(async |url| {
         let _permit = semaphore.acquire().await.expect("the semaphore is never closed");
-        shared::succeeded(url, download_site(url, &client).await)
+        shared::succeeded(url, shared::timeline::task_async(url, download_site(url, &client)).await)
     });
     let downloaded = join_all(tasks).await.into_iter().filter(|&ok| ok).count();
     Ok(downloaded)

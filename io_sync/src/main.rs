@@ -26,7 +26,10 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    let download = |url: &str| shared::succeeded(url, download_site(url, &client));
+    // shared::timeline::task records when each download ran, only if --timeline is given.
+    let download = |url: &str| {
+        shared::succeeded(url, shared::timeline::task(url, || download_site(url, &client)))
+    };
     let downloaded = args.sites.iter().filter(|url| download(url)).count();
     Ok(downloaded)
 }

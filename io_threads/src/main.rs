@@ -31,7 +31,10 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    let download = |url: &str| shared::succeeded(url, download_site(url, &client));
+    // shared::timeline::task records when each download ran, only if --timeline is given.
+    let download = |url: &str| {
+        shared::succeeded(url, shared::timeline::task(url, || download_site(url, &client)))
+    };
     // Python: executor.map(download_site, sites). A queue hands the sites in order to whichever of
     // the MAX_WORKERS (`--workers`) threads is free, and `scope` joins them, as `with` does. Where
     // `map` drops the exceptions nobody reads, each worker here counts its successes.

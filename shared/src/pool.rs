@@ -29,6 +29,10 @@
 //!
 //! Tracing. With `PROCESS_POOL_TRACE=1` in its environment, the parent writes to stderr a line per
 //! event (`pool: Process-2 pid=4242 runs task 7: 35`), which the tests read to find busy workers.
+//!
+//! Timeline. A worker times each task and sends how long it took with the result (`took=`, in
+//! nanoseconds); with `--timeline`, the pool records the task on the worker's lane, ending when
+//! the result arrived ([`crate::timeline::record`]). So the examples need no line of their own.
 
 use std::any::TypeId;
 use std::borrow::Borrow;
@@ -45,6 +49,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 
 use crate::args::ClientSettings;
+use crate::timeline;
 
 pub mod testing;
 
@@ -274,6 +279,7 @@ where
         let message = Message::decode(&line).context("expected a task")?;
         let id = message.get("id").unwrap_or_default();
         let text = message.get("input").unwrap_or_default();
+        let started = Instant::now();
         let outcome = F::Input::decode(text).and_then(|input| {
             catch_unwind(AssertUnwindSafe(|| task.call(input.borrow(), &context))).unwrap_or_else(
                 |panic| {
@@ -289,7 +295,7 @@ where
             Ok(output) => Message::new("done").with("id", id).with("ok", output.encode()),
             Err(error) => Message::new("done").with("id", id).with("error", format!("{error:#}")),
         };
-        send(&reply)?;
+        send(&reply.with("took", started.elapsed().as_nanos()))?;
     }
     Ok(())
 }
@@ -332,6 +338,8 @@ struct Worker {
     stdin: Option<ChildStdin>,
     /// The task it runs now.
     busy: Option<usize>,
+    /// When it was sent its current task.
+    since: Instant,
 }
 
 /// What the reader threads tell the pool: a worker's reply, or the end of its replies (it died).
@@ -487,7 +495,8 @@ impl Worker {
         let replies = child.stderr.take().expect("stderr is piped");
         let events = events.clone();
         let reader = thread::Builder::new().name(format!("{name}-replies"));
-        let mut worker = Worker { name, pid, stdin: child.stdin.take(), child, busy: None };
+        let stdin = child.stdin.take();
+        let mut worker = Worker { name, pid, stdin, child, busy: None, since: Instant::now() };
         if let Err(error) = reader.spawn(move || read_replies(index, replies, events)) {
             worker.stdin = None;
             worker.reap();
@@ -569,6 +578,7 @@ impl Inner {
             let Ok(event) = self.events.recv() else { break };
             match event {
                 Event::Reply(index, message) if message.kind == "done" => {
+                    let received = Instant::now();
                     let worker = &mut self.workers[index];
                     let id = message.get("id").and_then(|id| id.parse().ok());
                     if id.is_none() || worker.busy != id {
@@ -579,6 +589,14 @@ impl Inner {
                         (Some(output), None) => Ok(output.to_string()),
                         (_, error) => Err(anyhow!("{}", error.unwrap_or("no result"))),
                     };
+                    if timeline::enabled() {
+                        let took = message.get("took").and_then(|took| took.parse().ok());
+                        let took = Duration::from_nanos(took.unwrap_or_default());
+                        let start =
+                            received.checked_sub(took).unwrap_or(received).max(worker.since);
+                        let label = timeline_label(function, &inputs[task]);
+                        timeline::record(&worker.name, label, start, received, result.is_ok());
+                    }
                     if self.trace {
                         let outcome = match &result {
                             Ok(output) => format!("ok {output}"),
@@ -603,6 +621,8 @@ impl Inner {
                     if let Some(task) = worker.busy.take() {
                         let name = &worker.name;
                         let input = &inputs[task];
+                        let label = timeline_label(function, input);
+                        timeline::record(name, label, worker.since, Instant::now(), false);
                         let error =
                             anyhow!("{name} died while running {function}({input}) ({status})");
                         results[task] = Some(Err(error));
@@ -634,6 +654,7 @@ impl Inner {
             eprintln!("pool: {} pid={} runs task {next}: {input}", worker.name, worker.pid);
         }
         worker.busy = Some(*next);
+        worker.since = Instant::now();
         *next += 1;
     }
 }
@@ -664,11 +685,10 @@ fn read_replies(index: usize, replies: impl std::io::Read, events: Sender<Event>
     let _ = events.send(Event::Closed(index));
 }
 
-/// One line of the pool's protocol: a kind and named fields, such as `done id=3 ok=10966`. Readers
-/// ignore fields they do not know, so a field can be added without touching anything else: to send
-/// a task's start and end times back with its result (for a timeline), the worker adds
-/// `.with("started", ...).with("ended", ...)` to its `done` reply and the pool reads
-/// `message.get("started")`.
+/// One line of the pool's protocol: a kind and named fields, such as `done id=3 ok=10966 took=41`.
+/// Readers ignore fields they do not know, so a field can be added without touching anything else:
+/// that is how a task's duration came back with its result for the timeline, the worker adding
+/// `.with("took", ...)` to its `done` reply and the pool reading `message.get("took")`.
 #[derive(Clone, Debug, PartialEq)]
 struct Message {
     kind: String,
@@ -736,6 +756,12 @@ impl Message {
     }
 }
 
+/// What a task is called on a timeline: a download by its URL, so that its site chooses the colour,
+/// anything else by its function's name (`fib`).
+fn timeline_label<'a>(function: &'a str, input: &'a str) -> &'a str {
+    if input.starts_with("http://") || input.starts_with("https://") { input } else { function }
+}
+
 /// `io_processes::download_site` -> `download_site`.
 fn short_name(type_name: &str) -> &str {
     type_name.rsplit("::").next().unwrap_or(type_name)
@@ -787,6 +813,15 @@ mod tests {
     fn names_look_like_python_ones() {
         assert_eq!(current_process_name(), "MainProcess");
         assert_eq!(short_name("io_processes::download_site"), "download_site");
+    }
+
+    #[test]
+    fn a_timeline_labels_downloads_by_url_and_other_tasks_by_function() {
+        assert_eq!(
+            timeline_label("download_site", "http://127.0.0.1:9/dice"),
+            "http://127.0.0.1:9/dice"
+        );
+        assert_eq!(timeline_label("fib", "35"), "fib");
     }
 
     #[test]

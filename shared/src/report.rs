@@ -46,14 +46,16 @@ pub fn report_computed(duration: Duration) -> ExitCode {
 /// For computations that can fail (a worker process that died): prints each failure on stderr
 /// (`Computation failed: Process-2 died while running fib(35) (signal: 9 (SIGKILL))`), then
 /// `Computed in 0.61 seconds`, or, when some failed, `Computed 19 of 20 in 0.61 seconds (1 failed)`.
-/// Returns the exit status: failure when any computation failed.
+/// With `--timeline`, writes the run's picture. Returns the exit status: failure when any
+/// computation failed or the picture could not be written.
 pub fn report_computed_results<T>(results: &[anyhow::Result<T>], duration: Duration) -> ExitCode {
     for error in results.iter().filter_map(|result| result.as_ref().err()) {
         eprintln!("Computation failed: {error:#}");
     }
     let computed = results.iter().filter(|result| result.is_ok()).count();
     println!("{}", computed_summary(computed, results.len(), duration));
-    if computed == results.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let drawn = timeline::finish(duration);
+    if computed == results.len() && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
 /// The text of [`report_computed_results`]'s line.

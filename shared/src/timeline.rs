@@ -9,6 +9,8 @@
 //! its closure (one atomic load more). The picture is a small hand-written SVG: a few rectangles and
 //! lines, self-contained and deterministic, where a plotting crate would bring system libraries
 //! (plotters) or an API larger than the drawing (svg).
+//!
+//! [`check`] is what the examples' tests use to check the picture of a real run.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -19,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
+
+pub mod check;
 
 /// The run's timeline, set once by the option parser when `--timeline` is given, else left empty.
 static TIMELINE: OnceLock<Timeline> = OnceLock::new();
@@ -142,6 +146,8 @@ pub struct Timeline {
     path: PathBuf,
     heading: Heading,
     recorded: Mutex<Recorded>,
+    /// This machine's CPU cores, for the caption of a computation on more workers than cores.
+    cores: Option<usize>,
 }
 
 #[derive(Default)]
@@ -166,7 +172,8 @@ enum Lane {
 impl Timeline {
     /// An empty timeline that [`Timeline::save`] will write to `path`.
     pub fn new(path: impl Into<PathBuf>, heading: Heading) -> Timeline {
-        Timeline { path: path.into(), heading, recorded: Mutex::default() }
+        let cores = thread::available_parallelism().ok().map(|cores| cores.get());
+        Timeline { path: path.into(), heading, recorded: Mutex::default(), cores }
     }
 
     /// The file it will be written to.
@@ -285,13 +292,13 @@ impl Timeline {
 
     /// Draws the run that started at `origin` and took `duration` (see [`render`]).
     pub fn render(&self, origin: Instant, duration: Duration) -> String {
-        render(&self.heading, &self.bars(origin), duration)
+        draw(&self.heading, &self.bars(origin), duration, self.cores)
     }
 
     /// Writes [`Timeline::render`] to the file. Returns what it drew (`160 downloads on 5 threads`).
     pub fn save(&self, origin: Instant, duration: Duration) -> io::Result<String> {
         let bars = self.bars(origin);
-        std::fs::write(&self.path, render(&self.heading, &bars, duration))?;
+        std::fs::write(&self.path, draw(&self.heading, &bars, duration, self.cores))?;
         let workers = Workers::of(&bars);
         let work = noun(bars.len(), self.heading.work);
         Ok(format!("{} {work} on {}", thousands(bars.len()), workers.counted()))
@@ -359,6 +366,12 @@ const OTHER: &str = "#BBBBBB";
 /// do, are stacked in rows), a time axis in seconds and a legend. Failed tasks are hatched in red and
 /// counted in the legend. Bars too thin to see are merged into blocks, and the caption says so.
 pub fn render(heading: &Heading, bars: &[Bar], duration: Duration) -> String {
+    draw(heading, bars, duration, None)
+}
+
+/// [`render`], and when the machine's `cores` are known and a computation ran on more workers than
+/// that, a caption that says why each call took longer than it would alone.
+fn draw(heading: &Heading, bars: &[Bar], duration: Duration, cores: Option<usize>) -> String {
     let workers = Workers::of(bars);
     let kinds = Kinds::of(bars, heading.work);
     let last_end = bars.iter().map(|bar| bar.end).max().unwrap_or_default();
@@ -498,6 +511,15 @@ pub fn render(heading: &Heading, bars: &[Bar], duration: Duration) -> String {
         noun(1, heading.work),
         workers.noun(1)
     ));
+    if let (Work::Fib(_), Some(cores)) = (heading.work, cores)
+        && workers.names.len() > cores
+    {
+        captions.push(format!(
+            "{} shared this machine's {cores} CPU {}, so each call took longer than it would with a core to itself.",
+            workers.counted(),
+            if cores == 1 { "core" } else { "cores" }
+        ));
+    }
     if let Some(most) = lanes.iter().filter(|lane| lane.stacked > 1).max_by_key(|lane| lane.stacked)
     {
         let at_once = thousands(most.stacked);
@@ -1075,6 +1097,24 @@ mod tests {
         let bars = [bar(0, 10), bar(1, 5), bar(2, 20), bar(5, 8), bar(10, 12)];
         let refs: Vec<&Bar> = bars.iter().collect();
         assert_eq!(stack(&refs, 0.0), (vec![0, 1, 2, 1, 0], 3));
+    }
+
+    #[test]
+    fn more_workers_than_cores_is_explained() {
+        let bar = |k: usize| Bar {
+            worker: Worker::Thread(format!("thread {k}")),
+            label: "fib".into(),
+            start: Duration::ZERO,
+            end: Duration::from_millis(90),
+            ok: true,
+        };
+        let bars: Vec<Bar> = (1..=3).map(bar).collect();
+        let heading = Heading { example: "cpu_threads".into(), work: Work::Fib(35) };
+        let drawn = |cores| draw(&heading, &bars, Duration::from_millis(90), cores);
+        let shared = "3 threads shared this machine&apos;s 2 CPU cores, so each call took longer";
+        assert!(drawn(Some(2)).contains(shared));
+        assert!(!drawn(Some(4)).contains("shared this machine"));
+        assert!(!drawn(None).contains("shared this machine"));
     }
 
     #[test]

@@ -4,13 +4,19 @@
 //!     cargo run --release -p shared --bin compare
 //!     cargo run --release -p shared --bin compare -- --only cpu --runs 5
 //!     cargo run --release -p shared --bin compare -- --latency 20 --only io_sync,io_async
+//!     cargo run --release -p shared --bin compare -- --timelines .
 //!
 //! It builds the examples itself (`cargo build --release`), runs the I/O ones against their built-in
 //! look-alike sites (`--local`) and passes every pool size and limit explicitly, so that the bounds
 //! it computes match what ran. Bounds, for N downloads at latency L: one at a time N*L, on a pool of
 //! W workers ceil(N/W)*L, with io_async's limit C ceil(N/C)*L. For the CPU examples: cpu_sync's time
 //! shared out over the cores (or workers, if fewer) a parallel variant can use.
+//!
+//! With `--timelines DIR`, each example runs once more after the measured runs, with `--timeline
+//! DIR/<crate>/timeline.svg`, so that drawing never counts in the table. From the workspace root,
+//! `--timelines .` redraws the pictures kept in each crate's folder (`io_sync/timeline.svg`, ...).
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
@@ -27,6 +33,10 @@ use shared::tutorial::{EXAMPLES, Example, FIB_N, FIB_REPEAT, Family, SITE_REPEAT
 /// The table's seconds are each example's wall clock as compare sees it, from starting the process
 /// to its exit (the median of --runs). The "printed" column is the example's own summary line, which
 /// leaves out starting the process and, for the I/O examples, the look-alike server.
+///
+/// With --timelines DIR, each example then runs once more to draw its timeline into
+/// `DIR/<crate>/timeline.svg` (a run not in the table); `--timelines .` run from the workspace root
+/// redraws the pictures kept in the crates' folders.
 #[derive(Parser)]
 #[command(name = "compare")]
 struct Options {
@@ -57,6 +67,9 @@ struct Options {
     /// Run only these examples, or a family (io, cpu); speed-ups and CPU bounds need the sync variant
     #[arg(long, value_name = "NAME,...", value_delimiter = ',', value_parser = PossibleValuesParser::new(EXAMPLES.map(|example| example.name).into_iter().chain(["io", "cpu"])))]
     only: Vec<String>,
+    /// Then draw each example's timeline in one more run, into `DIR/<crate>/timeline.svg`
+    #[arg(long, value_name = "DIR")]
+    timelines: Option<PathBuf>,
 }
 
 /// One example to run, and what its runs gave.
@@ -94,7 +107,7 @@ fn main() -> anyhow::Result<ExitCode> {
         for variant in variants.iter_mut().filter(|variant| !variant.failed) {
             let name = variant.example.name;
             eprint!("{name}, run {round} of {}: ", options.runs);
-            match run(&bin_dir, variant, &options) {
+            match run(&bin_dir, variant, &options, None) {
                 Ok((wall, printed)) => {
                     eprintln!("{wall:.2} s (it printed {printed:.2} s)");
                     variant.runs.push((wall, printed));
@@ -106,11 +119,26 @@ fn main() -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let mut undrawn = Vec::new();
+    if let Some(dir) = &options.timelines {
+        for variant in variants.iter().filter(|variant| !variant.failed) {
+            let name = variant.example.name;
+            eprint!("{name}, drawing its timeline: ");
+            match draw_timeline(&bin_dir, variant, &options, dir) {
+                Ok((wall, path)) => eprintln!("{wall:.2} s, drawn into {}", path.display()),
+                Err(error) => {
+                    eprintln!("FAILED\n{name}'s timeline failed: {error:#}\n");
+                    undrawn.push(name);
+                }
+            }
+        }
+    }
     print_table(&variants, &options, processes);
     let failed: Vec<&str> = variants
         .iter()
         .filter(|variant| variant.failed)
         .map(|variant| variant.example.name)
+        .chain(undrawn)
         .collect();
     if failed.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -171,15 +199,42 @@ fn variant(example: &'static Example, options: &Options, processes: usize) -> Va
     Variant { example, approach, args, width, runs: Vec::new(), failed: false }
 }
 
-/// Runs `variant` once and returns its seconds: the wall clock from spawn to exit, and the figure
-/// its summary line printed. A failure names the command and shows the end of its stderr.
-fn run(bin_dir: &Path, variant: &Variant, options: &Options) -> anyhow::Result<(f64, f64)> {
+/// Runs `variant` once more with `--timeline DIR/<crate>/timeline.svg`, making the crate's folder
+/// if needed. Returns the run's wall clock and the picture's path.
+fn draw_timeline(
+    bin_dir: &Path,
+    variant: &Variant,
+    options: &Options,
+    dir: &Path,
+) -> anyhow::Result<(f64, PathBuf)> {
+    let folder = dir.join(variant.example.name);
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("cannot make {}", folder.display()))?;
+    let path = folder.join("timeline.svg");
+    let (wall, _) = run(bin_dir, variant, options, Some(&path))?;
+    Ok((wall, path))
+}
+
+/// Runs `variant` once (with `--timeline FILE` if given) and returns its seconds: the wall clock
+/// from spawn to exit, and the figure its summary line printed. A failure names the command and
+/// shows the end of its stderr.
+fn run(
+    bin_dir: &Path,
+    variant: &Variant,
+    options: &Options,
+    timeline: Option<&Path>,
+) -> anyhow::Result<(f64, f64)> {
     let name = variant.example.name;
     let program = bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let command_line = format!("{} {}", program.display(), variant.args.join(" "));
+    let mut args: Vec<&OsStr> = variant.args.iter().map(OsStr::new).collect();
+    if let Some(path) = timeline {
+        args.extend([OsStr::new("--timeline"), path.as_os_str()]);
+    }
+    let shown: Vec<_> = args.iter().map(|arg| arg.to_string_lossy()).collect();
+    let command_line = format!("{} {}", program.display(), shown.join(" "));
     let start = Instant::now();
     let output = Command::new(&program)
-        .args(&variant.args)
+        .args(&args)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot start {command_line}"))?;
@@ -375,7 +430,7 @@ mod tests {
             let path = bin_dir.join("cpu_sync");
             std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-            run(&bin_dir, &cpu_sync, &options)
+            run(&bin_dir, &cpu_sync, &options, None)
         };
         let (_, printed) = run_script("echo 'Computed in 0.25 seconds'").unwrap();
         assert_eq!(printed, 0.25);
@@ -391,6 +446,17 @@ mod tests {
             error.contains("did not end with the summary line") && error.contains("Read 276"),
             "{error}"
         );
+        // The picture run: one more run, told where to draw, into a folder made for it. (A first
+        // run installs a script that notes its arguments.)
+        let seen = bin_dir.join("args.txt");
+        run_script(&format!("echo \"$@\" > {}; echo 'Computed in 0.25 seconds'", seen.display()))
+            .unwrap();
+        let pictures = bin_dir.join("pictures");
+        let (_, path) = draw_timeline(&bin_dir, &cpu_sync, &options, &pictures).unwrap();
+        assert_eq!(path, pictures.join("cpu_sync").join("timeline.svg"));
+        let args = std::fs::read_to_string(&seen).unwrap();
+        assert_eq!(args.trim(), format!("--n 35 --repeat 20 --timeline {}", path.display()));
+        assert!(pictures.join("cpu_sync").is_dir());
         std::fs::remove_dir_all(&bin_dir).unwrap();
     }
 }

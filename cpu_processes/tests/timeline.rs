@@ -1,0 +1,35 @@
+//! `--timeline` draws this run: a lane per worker process, with a bar per call of fib that the
+//! worker timed, and a worker killed mid-call leaves a failed bar (checks in
+//! `shared::timeline::check`).
+
+use shared::timeline::check;
+
+const BIN: &str = env!("CARGO_BIN_EXE_cpu_processes");
+
+#[test]
+fn the_timeline_has_a_lane_per_process_and_a_bar_per_call() {
+    let picture = check::fib(BIN, &["--workers", "2"]);
+    assert_eq!(picture.lanes, check::numbered("Process-", 2));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_mid_call_leaves_a_failed_bar() {
+    use shared::pool::testing::{KillOnDrop, Run, TraceLine, kill_pid};
+    let deadline = std::time::Duration::from_secs(60);
+    let path = std::env::temp_dir().join(format!("timeline-killed-{}.svg", std::process::id()));
+    let timeline = path.to_str().expect("a UTF-8 temporary folder");
+    // fib(44) takes a second or more: long enough to be killed mid-call even on a busy machine.
+    let args = ["--n", "44", "--repeat", "2", "--workers", "2", "--timeline", timeline];
+    let run = Run::start(BIN, &args, true);
+    let _cleanup = KillOnDrop(run.worker_pids(2));
+    let busy = run.wait_for_line(deadline, |line| line.contains(" runs task 0: "));
+    kill_pid(TraceLine::parse(&busy.expect("a worker takes task 0")).unwrap().pid);
+    let finished = run.finish(deadline);
+    assert_eq!(finished.code(), Some(1), "{finished:?}");
+    let svg = std::fs::read_to_string(&path).expect("the timeline is written all the same");
+    let _ = std::fs::remove_file(&path);
+    let picture = check::Picture::parse(&svg);
+    assert_eq!((picture.tasks, picture.failed_tasks), (2, 1), "{picture:#?}");
+    assert!(picture.failed[0].starts_with("fib (failed): "), "{picture:#?}");
+}
