@@ -15,18 +15,13 @@ fn the_timeline_has_a_lane_per_process_and_a_bar_per_call() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_worker_killed_mid_call_leaves_a_failed_bar() {
-    use shared::pool::testing::{KillOnDrop, Run, TraceLine, kill_pid};
-    let deadline = std::time::Duration::from_secs(60);
     let path = std::env::temp_dir().join(format!("timeline-killed-{}.svg", std::process::id()));
     let timeline = path.to_str().expect("a UTF-8 temporary folder");
     // fib(44) takes a second or more: long enough to be killed mid-call even on a busy machine.
     let args = ["--n", "44", "--repeat", "2", "--workers", "2", "--timeline", timeline];
-    let run = Run::start(BIN, &args, true);
-    let _cleanup = KillOnDrop(run.worker_pids(2));
-    let busy = run.wait_for_line(deadline, |line| line.contains(" runs task 0: "));
-    kill_pid(TraceLine::parse(&busy.expect("a worker takes task 0")).unwrap().pid);
-    let finished = run.finish(deadline);
-    assert_eq!(finished.code(), Some(1), "{finished:?}");
+    let (finished, _) =
+        shared::pool::testing::kill_busy_worker(BIN, &args, 2, |line| line.task() == Some(0));
+    assert_eq!(finished.code, Some(1), "{finished:?}");
     let svg = std::fs::read_to_string(&path).expect("the timeline is written all the same");
     let _ = std::fs::remove_file(&path);
     let picture = check::Picture::parse(&svg);
