@@ -87,3 +87,9 @@ fn no_worker_outlives_a_killed_parent() {
     let args = [&stall, "--repeat", "4", "--workers", "2", "--timeout", "600"];
     pool::check_no_worker_outlives_a_killed_parent(IO_PROCESSES, &args, 2);
 }
+
+#[test]
+fn ends_quietly_when_its_output_is_cut_short() {
+    let args = ["--local", "--latency", "1", "--repeat", "20", "--workers", "2"];
+    testing::check_quiet_when_stdout_closes(IO_PROCESSES, &args);
+}

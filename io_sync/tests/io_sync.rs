@@ -17,3 +17,11 @@ fn reads_the_160_pages_one_at_a_time() {
 fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
     testing::check_errors(IO_SYNC, &[], &[&["--workers", "5"], &["--limit", "5"]]);
 }
+
+#[test]
+fn ends_quietly_when_its_output_is_cut_short() {
+    testing::check_quiet_when_stdout_closes(
+        IO_SYNC,
+        &["--local", "--latency", "1", "--repeat", "20"],
+    );
+}

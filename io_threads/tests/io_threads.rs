@@ -26,3 +26,11 @@ fn workers_option_sets_how_many_download_at_once() {
 fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
     testing::check_errors(IO_THREADS, &[], &[&["--workers", "0"], &["--workers", "x"]]);
 }
+
+#[test]
+fn ends_quietly_when_its_output_is_cut_short() {
+    testing::check_quiet_when_stdout_closes(
+        IO_THREADS,
+        &["--local", "--latency", "1", "--repeat", "20"],
+    );
+}

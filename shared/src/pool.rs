@@ -214,6 +214,7 @@ where
     }
     let name = args.next().and_then(|name| name.into_string().ok()).unwrap_or_default();
     let _ = PROCESS_NAME.set(name);
+    sigpipe::reset(); // a closed stdout ends the worker quietly, as it ends the parent (args.rs)
     let status = match serve(init, task) {
         Ok(()) => 0,
         Err(error) => {
@@ -558,7 +559,14 @@ impl Inner {
                 Event::Closed(index) => {
                     let worker = &mut self.workers[index];
                     worker.stdin = None;
-                    let status = describe(worker.reap());
+                    let exit_status = worker.reap();
+                    if killed_by_sigpipe(exit_status) {
+                        // The worker found the stdout it shares with us closed (`| head`): there is
+                        // nowhere left to print, so end as quietly as it did. Workers see end of
+                        // input and exit.
+                        std::process::exit(128 + 13);
+                    }
+                    let status = describe(exit_status);
                     bail!("{} exited while starting ({status})", worker.name);
                 }
             }
@@ -614,7 +622,14 @@ impl Inner {
                 Event::Closed(index) => {
                     let worker = &mut self.workers[index];
                     worker.stdin = None;
-                    let status = describe(worker.reap());
+                    let exit_status = worker.reap();
+                    if killed_by_sigpipe(exit_status) {
+                        // The worker found the stdout it shares with us closed (`| head`): there is
+                        // nowhere left to print, so end as quietly as it did. Workers see end of
+                        // input and exit.
+                        std::process::exit(128 + 13);
+                    }
+                    let status = describe(exit_status);
                     if self.trace {
                         eprintln!("pool: {} pid={} exited: {status}", worker.name, worker.pid);
                     }
@@ -765,6 +780,18 @@ fn timeline_label<'a>(function: &'a str, input: &'a str) -> &'a str {
 /// `io_processes::download_site` -> `download_site`.
 fn short_name(type_name: &str) -> &str {
     type_name.rsplit("::").next().unwrap_or(type_name)
+}
+
+/// Whether a worker died of SIGPIPE (signal 13): it wrote to a stdout that nobody reads any more.
+#[cfg(unix)]
+fn killed_by_sigpipe(status: Option<ExitStatus>) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.and_then(|status| status.signal()) == Some(13)
+}
+
+#[cfg(not(unix))]
+fn killed_by_sigpipe(_: Option<ExitStatus>) -> bool {
+    false
 }
 
 fn describe(status: Option<ExitStatus>) -> String {

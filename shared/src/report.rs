@@ -32,6 +32,11 @@ pub fn succeeded<T>(url: &str, result: anyhow::Result<T>) -> bool {
 /// failed or the picture could not be written.
 pub fn report_downloads(downloaded: usize, sites: usize, duration: Duration) -> ExitCode {
     println!("{}", download_summary(downloaded, sites, duration));
+    if downloaded == 0 && sites > 0 {
+        eprintln!(
+            "No site could be downloaded. Without internet, add --local for the look-alike sites."
+        );
+    }
     let drawn = timeline::finish(duration);
     if downloaded == sites && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }

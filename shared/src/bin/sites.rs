@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
     text += "Fault pages:\n";
     for fault in Fault::ALL {
-        text += &format!("  {:<40} -> {}\n", format!("{fault:?}"), server.fault_url(fault));
+        text += &format!("  {}\n", server.fault_url(fault));
     }
     text += "Stop with Ctrl-C.\n";
     let _ = std::io::stdout().write_all(text.as_bytes());
