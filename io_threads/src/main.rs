@@ -1,6 +1,6 @@
 //! The tutorial's io_threads.py: 160 downloads on 5 threads, each blocked on its own download while
 //! the others run theirs. They share one client: `reqwest::blocking::Client` is `Send + Sync` (an
-//! `Arc` inside), so Rust needs no `threading.local`, and this diff is smaller than Python's.
+//! `Arc` inside), so Rust needs no `threading.local`, and this diff has less code than Python's.
 //!
 //!     cargo run -p io_threads -- --local
 //!     diff io_sync/src/main.rs io_threads/src/main.rs
