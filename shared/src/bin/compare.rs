@@ -134,6 +134,9 @@ fn main() -> anyhow::Result<ExitCode> {
         }
     }
     print_table(&variants, &options, processes);
+    if variants.iter().any(|variant| variant.example.name == "cpu_processes" && !variant.failed) {
+        print_pool_startup(&bin_dir, processes, options.runs);
+    }
     let failed: Vec<&str> = variants
         .iter()
         .filter(|variant| variant.failed)
@@ -145,6 +148,26 @@ fn main() -> anyhow::Result<ExitCode> {
     }
     eprintln!("compare: {} failed (see above): {}", failed.len(), failed.join(", "));
     Ok(ExitCode::FAILURE)
+}
+
+/// Prints how long the process pool takes to start `processes` workers (cpu_processes's, which
+/// have no set-up), the median of `runs` starts: the cost the processes variants pay over threads.
+fn print_pool_startup(bin_dir: &Path, processes: usize, runs: usize) {
+    let program = bin_dir.join(format!("cpu_processes{}", std::env::consts::EXE_SUFFIX));
+    let mut starts = Vec::new();
+    for _ in 0..runs {
+        match shared::pool::measure_startup(&program, processes) {
+            Ok(startup) => starts.push(startup.as_secs_f64() * 1000.0),
+            Err(error) => return eprintln!("compare: could not start a process pool: {error:#}"),
+        }
+    }
+    starts.sort_by(f64::total_cmp);
+    let median = starts[starts.len() / 2];
+    let per_worker = median / processes as f64;
+    println!(
+        "\nProcess pool start-up ({processes} workers of cpu_processes, median of {runs}): \
+         {median:.1} ms, {per_worker:.1} ms per worker."
+    );
 }
 
 /// Builds the examples with `cargo build --release` in the same target directory as this program,
