@@ -515,6 +515,19 @@ impl Worker {
         stdin.write_all(format!("{}\n", message.encode()).as_bytes())
     }
 
+    /// After the worker's end of replies closed: waits for it to exit and describes how it did. A
+    /// worker that died of SIGPIPE found the stdout it shares with this process closed (`| head`):
+    /// there is nowhere left to print, so this process ends as quietly, and its other workers see
+    /// end of input and exit.
+    fn closed(&mut self) -> String {
+        self.stdin = None;
+        let status = self.reap();
+        if killed_by_sigpipe(status) {
+            std::process::exit(128 + 13);
+        }
+        describe(status)
+    }
+
     /// Waits for the worker to exit, killing it if it does not within [`EXIT_TIMEOUT`].
     fn reap(&mut self) -> Option<ExitStatus> {
         let deadline = Instant::now() + EXIT_TIMEOUT;
@@ -558,15 +571,7 @@ impl Inner {
                 Event::Reply(..) => {}
                 Event::Closed(index) => {
                     let worker = &mut self.workers[index];
-                    worker.stdin = None;
-                    let exit_status = worker.reap();
-                    if killed_by_sigpipe(exit_status) {
-                        // The worker found the stdout it shares with us closed (`| head`): there is
-                        // nowhere left to print, so end as quietly as it did. Workers see end of
-                        // input and exit.
-                        std::process::exit(128 + 13);
-                    }
-                    let status = describe(exit_status);
+                    let status = worker.closed();
                     bail!("{} exited while starting ({status})", worker.name);
                 }
             }
@@ -621,15 +626,7 @@ impl Inner {
                 Event::Reply(..) => {}
                 Event::Closed(index) => {
                     let worker = &mut self.workers[index];
-                    worker.stdin = None;
-                    let exit_status = worker.reap();
-                    if killed_by_sigpipe(exit_status) {
-                        // The worker found the stdout it shares with us closed (`| head`): there is
-                        // nowhere left to print, so end as quietly as it did. Workers see end of
-                        // input and exit.
-                        std::process::exit(128 + 13);
-                    }
-                    let status = describe(exit_status);
+                    let status = worker.closed();
                     if self.trace {
                         eprintln!("pool: {} pid={} exited: {status}", worker.name, worker.pid);
                     }
