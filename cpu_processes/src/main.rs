@@ -12,16 +12,14 @@ use std::time::Instant;
 use shared::Knob;
 
 fn main() -> anyhow::Result<ExitCode> {
-    // Python's workers get this file's functions by forking or importing it again; ours are this
-    // binary run again. In a worker, this call runs `fib` on each number it is sent, and exits
-    // instead of returning.
+    // In a worker, this call runs `fib` on each number it is sent, and exits instead of returning.
     shared::pool::serve_if_worker(fib);
     // Python: a ProcessPoolExecutor() has one worker per CPU, os.cpu_count().
     let args = shared::CpuArgs::parse("cpu_processes.py", Knob::Workers(num_cpus::get()));
     let start_time = Instant::now();
     // Python: with ProcessPoolExecutor() as executor: executor.map(fib, [35] * 20). The pool shuts
     // down at the end of this line, as at the end of `with`. Each result comes back over a pipe, so
-    // the optimiser cannot drop a call; a worker that dies fails only the call it was running.
+    // the optimiser cannot drop a call.
     let results = shared::ProcessPool::new(args.workers)?.map(fib, &vec![args.n; args.repeat]);
     let duration = start_time.elapsed();
     Ok(shared::report_computed_results(&results, duration))

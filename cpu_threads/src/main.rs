@@ -19,9 +19,9 @@ fn main() -> anyhow::Result<ExitCode> {
     // fib is pure, and LLVM makes twenty identical calls of it only once: black_box hides the
     // argument from the optimiser, and the result too, so that no call is dropped as unused.
     // shared::timeline::task records when each call ran, only if --timeline is given.
-    // Python: executor.map(fib, [35] * 20). rayon's pool, sized once for the whole program, shares
-    // the calls out among its threads. Rust has no GIL, so they run fib on every core at once where
-    // Python's threads take turns: this is where the tutorial's lesson flips.
+    // Python: executor.map(fib, [35] * 20). rayon's global pool of MAX_WORKERS (`--workers`)
+    // threads, sized once per program, shares the calls out. Rust has no GIL, so they run fib on
+    // every core at once where Python's threads take turns: here the tutorial's lesson flips.
     rayon::ThreadPoolBuilder::new().num_threads(args.workers).build_global()?;
     (0..args.repeat).into_par_iter().for_each(|_| {
         black_box(shared::timeline::task("fib", || fib(black_box(args.n))));

@@ -2,14 +2,13 @@
 //! coroutine, that yields the thread while it waits, so up to `--limit` downloads wait at once.
 //!
 //!     cargo run -p io_async -- --local
-//!     diff io_sync/src/main.rs io_threads/src/main.rs
 //!     diff io_sync/src/main.rs io_async/src/main.rs
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use futures_util::future::join_all;
-use reqwest::Client; // async; `reqwest::blocking` in here would stall the runtime's one thread
+use reqwest::Client; // async: `reqwest::blocking` here would panic or stall the one thread
 use shared::IoArgs;
 use shared::Knob;
 use tokio::sync::Semaphore;
@@ -31,12 +30,14 @@ async fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    let semaphore = Semaphore::new(args.limit); // unbounded, 10,000 sites run out of files
-    // Python: tasks = [download_site(url, session) for url in sites]; asyncio.gather(*tasks)
+    // Unlike aiohttp's connector, reqwest has no cap: 10,000 sites would open 10,000 sockets.
+    let semaphore = Semaphore::new(args.limit);
+    // Python: tasks = [download_site(url, session) for url in sites]
     let tasks = args.sites.iter().map(async |url| {
         let _permit = semaphore.acquire().await.expect("the semaphore is never closed");
         shared::succeeded(url, shared::timeline::task_async(url, download_site(url, &client)).await)
     });
+    // Python: await asyncio.gather(*tasks, return_exceptions=True), which join_all plays.
     let downloaded = join_all(tasks).await.into_iter().filter(|&ok| ok).count();
     Ok(downloaded)
 }

@@ -1,8 +1,8 @@
-//! The tutorial's io_processes.py: 160 downloads on a pool of worker processes. Rust has no
-//! fork-and-pickle pool, so `shared::ProcessPool` runs this very binary again
-//! (`std::env::current_exe()`) as its workers and sends them the URLs over pipes. Each worker builds
-//! its own `Client`, which is `init_process`. For I/O, processes only add start-up costs to what
-//! threads already do: wait for many downloads at once.
+//! The tutorial's io_processes.py: 160 downloads on a pool of worker processes, one per CPU. Rust
+//! has no fork-and-pickle pool, so `shared::ProcessPool` runs this very binary again
+//! (`std::env::current_exe()`) as its workers and sends them the URLs over pipes. Each worker
+//! builds its own `Client`, which is `init_process`. Each worker waits for one download at a
+//! time, so one download per CPU waits at once, and each worker costs a start-up.
 //!
 //!     cargo run -p io_processes -- --local
 //!     diff io_threads/src/main.rs io_processes/src/main.rs
@@ -15,9 +15,9 @@ use shared::IoArgs;
 use shared::Knob;
 
 fn main() -> anyhow::Result<ExitCode> {
-    // Python's workers get this file's functions by forking or importing it again; ours are this
-    // binary run again. In a worker, this call runs `init_process` once, then `download_site` on
-    // each URL it is sent, and exits instead of returning.
+    // Python's workers get this file's functions by forking or importing it again. In a worker,
+    // this call runs `init_process` once, then `download_site` on each URL it is sent, and exits
+    // instead of returning.
     shared::pool::serve_if_worker_with(init_process, download_site);
     // Python: a ProcessPoolExecutor() has one worker per CPU, os.cpu_count().
     let args = IoArgs::parse("io_processes.py", Knob::Workers(num_cpus::get()));

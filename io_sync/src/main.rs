@@ -26,10 +26,12 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    // shared::timeline::task records when each download ran, only if --timeline is given.
+    // shared::succeeded prints a failed site on stderr and returns false; shared::timeline::task
+    // records when each download ran, only if --timeline is given.
     let download = |url: &str| {
         shared::succeeded(url, shared::timeline::task(url, || download_site(url, &client)))
     };
+    // Python: for url in sites: download_site(url, session)
     let downloaded = args.sites.iter().filter(|url| download(url)).count();
     Ok(downloaded)
 }

@@ -4,7 +4,7 @@
 //!
 //!     cargo run -p io_threads -- --local
 //!     diff io_sync/src/main.rs io_threads/src/main.rs
-//!     diff io_sync/src/main.rs io_async/src/main.rs
+//!     diff io_threads/src/main.rs io_processes/src/main.rs
 
 use std::process::ExitCode;
 use std::thread;
@@ -31,7 +31,8 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         client = client.no_proxy();
     }
     let client = client.build()?;
-    // shared::timeline::task records when each download ran, only if --timeline is given.
+    // shared::succeeded prints a failed site on stderr and returns false; shared::timeline::task
+    // records when each download ran, only if --timeline is given.
     let download = |url: &str| {
         shared::succeeded(url, shared::timeline::task(url, || download_site(url, &client)))
     };
