@@ -172,33 +172,11 @@ pub fn check_computes(command: &mut Command) -> Finished {
 /// Runs `binary` (with `args`) and closes its stdout after the first line, as `| head -1` does,
 /// and checks that it ends promptly and quietly: no panic, no "Broken pipe" message.
 pub fn check_quiet_when_stdout_closes(binary: &str, args: &[&str]) {
-    use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
-    let mut child = command(binary)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the example");
-    let mut first_line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout is piped")).read_line(&mut first_line).ok();
-    // The reader is dropped here: stdout is closed.
-    let deadline = std::time::Instant::now() + TIME_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the example") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("{binary} {args:?} still ran {TIME_LIMIT:?} after its stdout closed");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    child.stderr.take().expect("stderr is piped").read_to_string(&mut stderr).ok();
-    assert!(first_line.contains("Read") || first_line.contains("Computed"), "{first_line:?}");
-    assert!(!status.success(), "{status}");
-    assert_ne!(status.code(), Some(101), "a panic: {stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{stderr}");
+    let finished = Running::start_closing_stdout_after(command(binary).args(args), 1).finish();
+    let first_line = finished.stdout.lines().next().unwrap_or_default();
+    assert!(first_line.contains("Read") || first_line.contains("Computed"), "{finished:#?}");
+    assert_ne!(finished.code, Some(0), "{finished:#?}");
+    assert_ne!(finished.code, Some(101), "a panic: {finished:#?}");
+    let stderr = &finished.stderr;
+    assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{finished:#?}");
 }

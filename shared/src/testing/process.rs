@@ -86,6 +86,16 @@ pub struct Running {
 impl Running {
     /// Starts `command` with its stdin empty; panics if it cannot start.
     pub fn start(command: &mut Command) -> Running {
+        Running::spawn(command, None)
+    }
+
+    /// Like [`Running::start`], but closes this end of the example's stdout after its first
+    /// `lines` lines, as `| head -n LINES` does.
+    pub fn start_closing_stdout_after(command: &mut Command, lines: usize) -> Running {
+        Running::spawn(command, Some(lines))
+    }
+
+    fn spawn(command: &mut Command, stdout_lines: Option<usize>) -> Running {
         let description = format!("{command:?}");
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let started = command.spawn();
@@ -96,13 +106,18 @@ impl Running {
         let (done_sender, readers_done) = mpsc::channel();
         let (out_pipe, out, done) = (child.stdout.take(), Arc::clone(&stdout), done_sender.clone());
         thread::spawn(move || {
-            read_lines(out_pipe, &out, |_| {});
+            let mut read = 0;
+            read_lines(out_pipe, &out, |_| {
+                read += 1;
+                stdout_lines != Some(read)
+            });
             let _ = done.send(());
         });
         let (err_pipe, err) = (child.stderr.take(), Arc::clone(&stderr));
         thread::spawn(move || {
             read_lines(err_pipe, &err, |line| {
                 let _ = line_sender.send(line.to_string());
+                true
             });
             let _ = done_sender.send(());
         });
@@ -171,14 +186,18 @@ impl Drop for Running {
     }
 }
 
-fn read_lines(pipe: Option<impl Read>, into: &Mutex<String>, mut each: impl FnMut(&str)) {
+/// Reads `pipe` line by line into `into`, handing each line to `each`, until the pipe ends or `each`
+/// says to stop; the pipe is closed when this returns.
+fn read_lines(pipe: Option<impl Read>, into: &Mutex<String>, mut each: impl FnMut(&str) -> bool) {
     let Some(pipe) = pipe else { return };
     let mut reader = BufReader::new(pipe);
     let mut line = Vec::new();
     while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
         let text = String::from_utf8_lossy(&line);
         into.lock().expect("a reader panicked").push_str(&text);
-        each(text.trim_end_matches('\n'));
+        if !each(text.trim_end_matches('\n')) {
+            return;
+        }
         line.clear();
     }
 }
