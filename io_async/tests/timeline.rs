@@ -5,9 +5,9 @@ use shared::timeline::check;
 
 #[test]
 fn the_timeline_stacks_the_downloads_on_one_thread() {
-    let picture = check::downloads(env!("CARGO_BIN_EXE_io_async"), &["--limit", "3"]);
+    let picture = check::downloads(env!("CARGO_BIN_EXE_io_async"), &["--limit", "3"], 3);
     assert_eq!(picture.lanes, ["main thread"]);
-    assert!(picture.rows[0] > 1 && picture.rows[0] <= 3, "{picture:#?}");
+    assert_eq!(picture.rows, [3], "three downloads at a time, stacked: {picture:#?}");
     let caption = picture.captions.join(" ");
     assert!(caption.contains("ran on one thread (the main thread)"), "{caption}");
 }

@@ -5,7 +5,7 @@ use shared::timeline::check;
 
 #[test]
 fn the_timeline_has_a_lane_per_process_and_a_bar_per_download() {
-    let picture = check::downloads(env!("CARGO_BIN_EXE_io_processes"), &["--workers", "2"]);
+    let picture = check::downloads(env!("CARGO_BIN_EXE_io_processes"), &["--workers", "2"], 2);
     assert_eq!(picture.lanes, check::numbered("Process-", 2));
     assert_eq!(picture.rows, [1, 1], "one download at a time in each process");
 }

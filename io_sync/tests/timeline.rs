@@ -5,7 +5,7 @@ use shared::timeline::check;
 
 #[test]
 fn the_timeline_has_one_lane_and_a_bar_per_download() {
-    let picture = check::downloads(env!("CARGO_BIN_EXE_io_sync"), &[]);
+    let picture = check::downloads(env!("CARGO_BIN_EXE_io_sync"), &[], 1);
     assert_eq!(picture.lanes, ["main thread"]);
     assert_eq!(picture.rows, [1], "one download at a time");
 }

@@ -5,7 +5,7 @@ use shared::timeline::check;
 
 #[test]
 fn the_timeline_has_a_lane_per_thread_and_a_bar_per_download() {
-    let picture = check::downloads(env!("CARGO_BIN_EXE_io_threads"), &["--workers", "3"]);
+    let picture = check::downloads(env!("CARGO_BIN_EXE_io_threads"), &["--workers", "3"], 3);
     assert_eq!(picture.lanes, check::numbered("thread ", 3));
     assert_eq!(picture.rows, [1, 1, 1], "one download at a time on each thread");
 }

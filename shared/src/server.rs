@@ -16,7 +16,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// The size of `https://www.jython.org`'s page when the tutorial was written.
 pub const JYTHON_BYTES: usize = 10966;
@@ -27,6 +27,10 @@ pub const DICE_BYTES: usize = 276;
 /// The delay before each response by default: the tutorial's 14.29 s for 160 sequential downloads is
 /// 89 ms a request, so `io_sync --local` takes about as long as the tutorial says.
 pub const DEFAULT_LATENCY: Duration = Duration::from_millis(90);
+
+/// The longest [`SitesServer::start_holding`] holds responses when fewer requests than it waits for
+/// ever arrive together: then it lets them all through, and the test sees the smaller peak.
+pub const HOLD_LIMIT: Duration = Duration::from_secs(10);
 
 /// Pages that fail on purpose, for tests and for readers who want to see a failure reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +81,7 @@ struct Counters {
 struct AppState {
     latency: Duration,
     counters: Arc<Counters>,
+    gate: Arc<Gate>,
 }
 
 impl SitesServer {
@@ -85,18 +90,31 @@ impl SitesServer {
         SitesServer::start_on(0, latency)
     }
 
+    /// Like [`start`](SitesServer::start), but holds every response until `at_once` requests are in
+    /// flight together (or for at most [`HOLD_LIMIT`]); from then on it answers after `latency`.
+    /// A test's way to see how many downloads a client runs at once without racing the clock: a
+    /// client that can run `at_once` reaches it however slow the machine is, one that cannot shows
+    /// its smaller peak.
+    pub fn start_holding(latency: Duration, at_once: usize) -> io::Result<SitesServer> {
+        SitesServer::serve(0, latency, Gate::new(at_once))
+    }
+
     /// Starts a server on 127.0.0.1:`port` (0 picks a free one).
     ///
     /// It first raises this process's open-files soft limit to its hard limit: with the server in the
     /// same process, every request in flight costs two descriptors, and a low limit (256 on macOS)
     /// would fail downloads that have nothing wrong with them.
     pub fn start_on(port: u16, latency: Duration) -> io::Result<SitesServer> {
+        SitesServer::serve(port, latency, Gate::new(1))
+    }
+
+    fn serve(port: u16, latency: Duration, gate: Gate) -> io::Result<SitesServer> {
         raise_open_files_limit();
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
-        let state = AppState { latency, counters: counters.clone() };
+        let state = AppState { latency, counters: counters.clone(), gate: Arc::new(gate) };
         let (shutdown, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let thread = thread::Builder::new().name("sites-server".into()).spawn(move || {
@@ -186,11 +204,12 @@ fn router(state: AppState) -> Router {
 struct InFlight(Arc<Counters>);
 
 impl InFlight {
-    fn new(counters: &Arc<Counters>) -> InFlight {
+    /// Counts the request in, and returns how many are in flight with it.
+    fn new(counters: &Arc<Counters>) -> (InFlight, usize) {
         counters.served.fetch_add(1, Ordering::SeqCst);
         let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         counters.peak_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight(counters.clone())
+        (InFlight(counters.clone()), now)
     }
 }
 
@@ -200,14 +219,40 @@ impl Drop for InFlight {
     }
 }
 
+/// Holds responses until `opens_at` requests are in flight together, then lets every response
+/// through for good. A gate that opens at 1 never holds anything.
+struct Gate {
+    opens_at: usize,
+    open: watch::Sender<bool>,
+}
+
+impl Gate {
+    fn new(opens_at: usize) -> Gate {
+        Gate { opens_at, open: watch::Sender::new(opens_at <= 1) }
+    }
+
+    /// Returns once the gate is open: when `in_flight` reaches `opens_at` here or in another
+    /// request, or after [`HOLD_LIMIT`], which opens it for every request.
+    async fn pass(&self, in_flight: usize) {
+        if in_flight >= self.opens_at {
+            self.open.send_replace(true);
+        }
+        let mut open = self.open.subscribe();
+        if tokio::time::timeout(HOLD_LIMIT, open.wait_for(|&open| open)).await.is_err() {
+            self.open.send_replace(true);
+        }
+    }
+}
+
 async fn respond(State(state): State<AppState>, response: Response) -> Response {
-    let _in_flight = InFlight::new(&state.counters);
+    let (_in_flight, now) = InFlight::new(&state.counters);
+    state.gate.pass(now).await;
     tokio::time::sleep(state.latency).await;
     response
 }
 
 async fn stall(State(state): State<AppState>) -> Response {
-    let _in_flight = InFlight::new(&state.counters);
+    let (_in_flight, _) = InFlight::new(&state.counters);
     std::future::pending::<()>().await;
     unreachable!("a pending future never completes")
 }

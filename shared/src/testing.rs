@@ -28,20 +28,16 @@ pub fn closed_port_url() -> String {
     format!("http://127.0.0.1:{port}/closed")
 }
 
-/// What [`check_downloads`] saw.
-#[derive(Debug)]
-pub struct Downloads {
-    /// The example's run, for the checks that only it needs.
-    pub finished: Finished,
-    /// The server's peak number of requests in flight: the figure that shows the approach.
-    pub peak_in_flight: usize,
-}
-
 /// Runs `binary` (with `args`) on the tutorial's two pages `repeat` times from a fresh look-alike
-/// server answering after `latency`, and checks the run: exit status 0, nothing on stdout but one
-/// `Read` line per page with the page's exact size (`repeat` of each) and the summary, no failure.
-pub fn check_downloads(binary: &str, latency: Duration, repeat: usize, args: &[&str]) -> Downloads {
-    let server = SitesServer::start(latency).expect("starting the look-alike server");
+/// server, and checks the run: exit status 0, nothing on stdout but one `Read` line per page with
+/// the page's exact size (`repeat` of each) and the summary, no failure, and exactly `at_once`
+/// requests in flight together at the server's peak: the figure that shows the approach. The
+/// server holds its responses until `at_once` requests arrive ([`SitesServer::start_holding`]), so
+/// an example that runs that many at once reaches the figure however slow the machine, and its own
+/// limit is what keeps it from going higher. Returns the run, for the checks only it needs.
+pub fn check_downloads(binary: &str, repeat: usize, args: &[&str], at_once: usize) -> Finished {
+    let server = SitesServer::start_holding(Duration::from_millis(20), at_once)
+        .expect("starting the look-alike server");
     let (jython, dice) = (server.url_for(SITES[0]), server.url_for(SITES[1]));
     let repeat_option = ["--repeat".to_string(), repeat.to_string()];
     let finished = run(command(binary).args(args).args(repeat_option).args([&jython, &dice]));
@@ -59,7 +55,8 @@ pub fn check_downloads(binary: &str, latency: Duration, repeat: usize, args: &[&
     assert!(summary.ends_with(" seconds"), "{finished:#?}");
     assert!(!finished.stderr.contains("Failed"), "{finished:#?}");
     assert_eq!(server.served(), sites);
-    Downloads { finished, peak_in_flight: server.peak_in_flight() }
+    assert_eq!(server.peak_in_flight(), at_once, "requests in flight together, {args:?}");
+    finished
 }
 
 /// The checks that every I/O example passes the same way, whatever its approach:

@@ -73,6 +73,33 @@ fn peak_in_flight_counts_requests_held_open_together() {
 }
 
 #[test]
+fn a_holding_server_answers_once_enough_requests_wait_together() {
+    let server = SitesServer::start_holding(Duration::from_millis(0), 3).unwrap();
+    let url = server.url_for("https://www.jython.org");
+    let client = client(Duration::from_secs(30));
+    let send = |client: &Client| {
+        let (client, url) = (client.clone(), url.clone());
+        thread::spawn(move || client.get(url).send().map(|response| response.status()))
+    };
+    let first_two = [send(&client), send(&client)];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.in_flight() < 2 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    thread::sleep(Duration::from_millis(100));
+    assert_eq!((server.in_flight(), server.served()), (2, 2), "two requests held");
+    assert!(first_two.iter().all(|request| !request.is_finished()));
+    let third = send(&client);
+    for request in first_two.into_iter().chain([third]) {
+        assert_eq!(request.join().unwrap().unwrap(), StatusCode::OK);
+    }
+    assert_eq!(server.peak_in_flight(), 3);
+    // Open for good: later requests are not held.
+    client.get(server.url_for("https://www.jython.org")).send().unwrap();
+    assert_eq!(server.peak_in_flight(), 3);
+}
+
+#[test]
 fn a_sequential_client_peaks_at_one() {
     let server = start(5);
     let client = client(Duration::from_secs(10));

@@ -101,12 +101,15 @@ pub fn run_with_timeline(command: &mut Command) -> (Finished, Picture) {
 }
 
 /// Runs the I/O example `binary` (with `args`, such as `--workers 3`) on nine sites of a look-alike
-/// server at 20 ms: the tutorial's two pages four times each, and its 500 page among them. Checks
+/// server at 20 ms: the tutorial's two pages four times each, and its 500 page among them. The
+/// server holds its responses until `at_once` requests arrive together
+/// ([`SitesServer::start_holding`]), so that every worker has a download to draw. Checks
 /// the picture: its title names the example and 9 downloads, one bar per download, and the failed
 /// one drawn alone, marked as failed, with its URL. Returns the picture, whose lanes the caller
 /// checks.
-pub fn downloads(binary: &str, args: &[&str]) -> Picture {
-    let server = SitesServer::start(Duration::from_millis(20)).expect("starting the server");
+pub fn downloads(binary: &str, args: &[&str], at_once: usize) -> Picture {
+    let server = SitesServer::start_holding(Duration::from_millis(20), at_once)
+        .expect("starting the server");
     let failing = server.fault_url(Fault::ServerError);
     let mut sites: Vec<String> = (0..8).map(|i| server.url_for(SITES[i % 2])).collect();
     sites.insert(3, failing.clone());
