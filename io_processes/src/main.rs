@@ -40,9 +40,8 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
 
 fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {
     let content = client.get(url).send()?.error_for_status()?.bytes()?;
-    // Python: name = multiprocessing.current_process().name
-    let name = shared::pool::current_process_name();
-    println!("{name}:Read {} bytes from {url}", content.len());
+    // Python: name = multiprocessing.current_process().name, in front of the line.
+    println!("{}:Read {} bytes from {url}", shared::pool::current_process_name(), content.len());
     Ok(())
 }
 
