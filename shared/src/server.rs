@@ -18,6 +18,10 @@ use axum::routing::get;
 use futures_util::StreamExt;
 use tokio::sync::{oneshot, watch};
 
+mod timer;
+
+use timer::Timer;
+
 /// The size of `https://www.jython.org`'s page when the tutorial was written.
 pub const JYTHON_BYTES: usize = 10966;
 
@@ -82,6 +86,7 @@ struct AppState {
     latency: Duration,
     counters: Arc<Counters>,
     gate: Arc<Gate>,
+    timer: Timer,
 }
 
 impl SitesServer {
@@ -114,7 +119,8 @@ impl SitesServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
-        let state = AppState { latency, counters: counters.clone(), gate: Arc::new(gate) };
+        let timer = Timer::start()?;
+        let state = AppState { latency, counters: counters.clone(), gate: Arc::new(gate), timer };
         let (shutdown, stopped) = oneshot::channel();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let thread = thread::Builder::new().name("sites-server".into()).spawn(move || {
@@ -247,7 +253,7 @@ impl Gate {
 async fn respond(State(state): State<AppState>, response: Response) -> Response {
     let (_in_flight, now) = InFlight::new(&state.counters);
     state.gate.pass(now).await;
-    tokio::time::sleep(state.latency).await;
+    state.timer.sleep(state.latency).await;
     response
 }
 
