@@ -19,3 +19,16 @@ fn limit_above_the_number_of_sites_lets_all_of_them_run_at_once() {
 fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
     testing::check_errors(IO_ASYNC, &[], &[&["--limit", "0"], &["--workers", "5"]]);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_files_limit_lowers_the_limit_instead_of_failing_downloads() {
+    // `ulimit -n` in sh lowers the hard limit too, so the server cannot raise it again.
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "ulimit -n 128 && exec \"$0\" \"$@\"", IO_ASYNC]);
+    command.args(["--local", "--latency", "20", "--limit", "1000", "--repeat", "100"]);
+    let finished = testing::run(&mut command);
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert!(finished.summary().starts_with("Downloaded 200 sites in "), "{finished:#?}");
+    assert!(finished.stderr.contains("--limit 1000 lowered to 24"), "{finished:#?}");
+}

@@ -24,6 +24,20 @@ pub enum Knob {
     Limit(usize),
 }
 
+/// The largest `--repeat`: a million copies of the list are more than any experiment here needs,
+/// and still fit in memory.
+const MAX_REPEAT: usize = 1_000_000;
+
+/// The largest `--workers`: past a thousand threads or processes a pool costs more than it saves,
+/// and far more would exhaust the machine before teaching anything.
+const MAX_WORKERS: usize = 1_000;
+
+/// The largest `--limit` (tokio's semaphore refuses more than about 2^61 permits).
+const MAX_LIMIT: usize = 1_000_000;
+
+/// The largest `--latency`, in milliseconds: a day, like the largest `--timeout`.
+const MAX_LATENCY_MS: u64 = 86_400_000;
+
 /// The options of the I/O examples, parsed.
 pub struct IoArgs {
     /// The URLs to download, in order: the tutorial's sites (or the ones given) `--repeat` times,
@@ -80,13 +94,13 @@ struct IoOptions {
     #[arg(value_name = "URL", value_parser = parse_url)]
     urls: Vec<String>,
     /// How many times to repeat the list of sites
-    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(SITE_REPEAT).unwrap(), value_parser = parse_count)]
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(SITE_REPEAT).unwrap(), value_parser = count_up_to(MAX_REPEAT))]
     repeat: NonZeroUsize,
     /// Download from the built-in look-alike sites on 127.0.0.1 instead of the internet
     #[arg(long)]
     local: bool,
     /// The look-alike server's delay before each response, in milliseconds
-    #[arg(long, value_name = "MS", requires = "local", default_value_t = DEFAULT_LATENCY.as_millis() as u64)]
+    #[arg(long, value_name = "MS", requires = "local", default_value_t = DEFAULT_LATENCY.as_millis() as u64, value_parser = value_parser!(u64).range(0..=MAX_LATENCY_MS))]
     latency: u64,
     /// The most one download may take, in seconds
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
@@ -100,7 +114,7 @@ struct CpuOptions {
     #[arg(long, value_name = "N", default_value_t = FIB_N, value_parser = value_parser!(u32).range(0..=93))]
     n: u32,
     /// How many times to compute it
-    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(FIB_REPEAT).unwrap(), value_parser = parse_count)]
+    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(FIB_REPEAT).unwrap(), value_parser = count_up_to(MAX_REPEAT))]
     repeat: NonZeroUsize,
 }
 
@@ -125,7 +139,7 @@ impl IoArgs {
         let matches = command(script, knob, IoOptions::augment_args).try_get_matches_from(args)?;
         let options = IoOptions::from_arg_matches(&matches)?;
         let timeline = TimelineOption::from_arg_matches(&matches)?.timeline;
-        let (workers, limit) = knob_values(&matches, knob);
+        let (mut workers, mut limit) = knob_values(&matches, knob);
         let mut sites = options.urls;
         if sites.is_empty() {
             sites = SITES.iter().map(|site| site.to_string()).collect();
@@ -137,8 +151,10 @@ impl IoArgs {
                 eprintln!("Could not start the look-alike sites server: {error}");
                 std::process::exit(1)
             });
-            sites = sites.iter().map(|site| started.url_for(site)).collect();
+            sites = sites.iter().map(|site| on_look_alike(&started, site)).collect();
             server = Some(started);
+            workers = fit_open_files_limit("workers", workers);
+            limit = fit_open_files_limit("limit", limit);
         }
         let sites = repeated(&sites, options.repeat.get());
         let no_proxy = sites.iter().all(|site| is_loopback(site));
@@ -195,9 +211,9 @@ fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Com
             Arg::new("workers")
                 .long("workers")
                 .value_name("N")
-                .help("How many workers the pool has")
+                .help(format!("How many workers the pool has (at most {MAX_WORKERS})"))
                 .default_value(default.to_string())
-                .value_parser(parse_count),
+                .value_parser(count_up_to(MAX_WORKERS)),
         ),
         Knob::Limit(default) => command.arg(
             Arg::new("limit")
@@ -205,7 +221,7 @@ fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Com
                 .value_name("N")
                 .help("How many downloads may run at once")
                 .default_value(default.to_string())
-                .value_parser(parse_count),
+                .value_parser(count_up_to(MAX_LIMIT)),
         ),
     }
 }
@@ -236,9 +252,43 @@ fn parse_url(text: &str) -> Result<String, String> {
     }
 }
 
-fn parse_count(text: &str) -> Result<NonZeroUsize, String> {
-    let count: usize = text.parse().map_err(|_| format!("not a whole number: {text}"))?;
-    NonZeroUsize::new(count).ok_or_else(|| "expected a whole number of at least 1".to_string())
+/// The parser of a count from 1 to `max`.
+fn count_up_to(
+    max: usize,
+) -> impl Fn(&str) -> Result<NonZeroUsize, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let count: usize = text.parse().map_err(|_| format!("not a whole number: {text}"))?;
+        match NonZeroUsize::new(count) {
+            Some(count) if count.get() <= max => Ok(count),
+            _ => Err(format!("expected a whole number from 1 to {max}")),
+        }
+    }
+}
+
+/// With `--local` the look-alike server runs in this process, so every download in flight holds
+/// two open files here (the client's socket and the server's), and up to four: a connection that
+/// is being handed back to the client's pool while the next download opens a new one (io_async
+/// measured 108 connections at `--limit 84`), or a process pool's worker and its pipes. The server
+/// raises the open-files limit to its hard limit, but a low hard limit (`ulimit -n 200`) stays low:
+/// then `--workers` or `--limit` (`option`, set to `asked`) is lowered to what fits, with a note on
+/// stderr, where downloads would otherwise fail with "Too many open files".
+fn fit_open_files_limit(option: &str, asked: usize) -> usize {
+    #[cfg(unix)]
+    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        // What the program opens besides the downloads: stdio, the runtimes, listeners, pipes.
+        const KEPT_BACK: u64 = 32;
+        const FILES: u64 = 4;
+        let fits = usize::try_from(soft.saturating_sub(KEPT_BACK) / FILES).unwrap_or(usize::MAX);
+        if asked > fits {
+            let fits = fits.max(1);
+            eprintln!(
+                "The open-files limit is {soft}, and with the look-alike server in this process each \
+                 download in flight needs up to {FILES} open files: --{option} {asked} lowered to {fits}."
+            );
+            return fits;
+        }
+    }
+    asked
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -247,6 +297,16 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         Ok(Duration::from_secs_f64(seconds))
     } else {
         Err("expected a number of seconds greater than 0 and at most 86400".to_string())
+    }
+}
+
+/// Where `--local` downloads `site` from: a URL on this machine, such as a fault page that the
+/// `sites` binary printed, keeps its path on the built-in server; any other is looked up by host
+/// and path ([`SitesServer::url_for`]).
+fn on_look_alike(server: &SitesServer, site: &str) -> String {
+    match reqwest::Url::parse(site) {
+        Ok(url) if is_loopback(site) => format!("{}{}", server.base_url(), url.path()),
+        _ => server.url_for(site),
     }
 }
 
@@ -301,6 +361,33 @@ mod tests {
             args.client,
             ClientSettings { timeout: Duration::from_millis(500), no_proxy: true }
         );
+    }
+
+    #[test]
+    fn local_keeps_the_path_of_a_url_on_this_machine() {
+        let args =
+            io(&["--local", "--repeat", "1", "http://127.0.0.1:8000/fault/500", "http://x.org/a"]);
+        let args = args.unwrap();
+        let base = args.server.as_ref().unwrap().base_url();
+        assert_eq!(args.sites, [format!("{base}/fault/500"), format!("{base}/x.org/a")]);
+    }
+
+    #[test]
+    fn counts_are_bounded() {
+        assert!(rejected(io(&["--repeat", "1000001"])));
+        assert!(rejected(io(&["--workers", "1001"])));
+        assert!(rejected(io(&["--workers", "18446744073709551615"])));
+        assert!(rejected(io(&["--local", "--latency", "86400001"])));
+        assert!(rejected(cpu(&["--repeat", "18446744073709551615"])));
+        let limit = |value| {
+            IoArgs::try_parse_from(
+                "io_asyncio.py",
+                Knob::Limit(100),
+                ["io_async", "--limit", value],
+            )
+        };
+        assert!(rejected(limit("1000001")));
+        assert_eq!(limit("1000000").unwrap().limit, 1_000_000);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use crate::server::SitesServer;
 use crate::timeline;
 
 /// Reports one download's outcome: a failure gets one stderr line naming the site and the reason
@@ -33,9 +34,15 @@ pub fn succeeded<T>(url: &str, result: anyhow::Result<T>) -> bool {
 pub fn report_downloads(downloaded: usize, sites: usize, duration: Duration) -> ExitCode {
     println!("{}", download_summary(downloaded, sites, duration));
     if downloaded == 0 && sites > 0 {
-        eprintln!(
-            "No site could be downloaded. Without internet, add --local for the look-alike sites."
-        );
+        if SitesServer::runs_in_this_process() {
+            eprintln!(
+                "No site could be downloaded, even from the look-alike sites: see why above."
+            );
+        } else {
+            eprintln!(
+                "No site could be downloaded. Without internet, add --local for the look-alike sites."
+            );
+        }
     }
     let drawn = timeline::finish(duration);
     if downloaded == sites && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }

@@ -36,6 +36,9 @@ pub const DEFAULT_LATENCY: Duration = Duration::from_millis(90);
 /// ever arrive together: then it lets them all through, and the test sees the smaller peak.
 pub const HOLD_LIMIT: Duration = Duration::from_secs(10);
 
+/// How many look-alike servers run in this process now (for the summary's hint).
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
 /// Pages that fail on purpose, for tests and for readers who want to see a failure reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -141,7 +144,13 @@ impl SitesServer {
             // Connections still open (a stalled page) are dropped here, not waited for.
             runtime.shutdown_background();
         })?;
+        RUNNING.fetch_add(1, Ordering::SeqCst);
         Ok(SitesServer { addr, counters, shutdown: Some(shutdown), thread: Some(thread) })
+    }
+
+    /// Whether a look-alike server runs in this process (as with `--local`).
+    pub fn runs_in_this_process() -> bool {
+        RUNNING.load(Ordering::SeqCst) > 0
     }
 
     /// The address the server listens on.
@@ -186,6 +195,7 @@ impl SitesServer {
 
 impl Drop for SitesServer {
     fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }

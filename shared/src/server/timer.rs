@@ -29,7 +29,9 @@ impl Timer {
 
     /// Waits `duration`, waking at most tens of microseconds late.
     pub(super) async fn sleep(&self, duration: Duration) {
-        let deadline = Instant::now() + duration;
+        let Some(deadline) = Instant::now().checked_add(duration) else {
+            return std::future::pending().await; // later than this machine can count: never
+        };
         let (wake, woken) = oneshot::channel();
         if self.alarms.send((deadline, wake)).is_err() || woken.await.is_err() {
             // The timer thread is gone (it never is while the server runs): tokio's timer will do.
