@@ -67,6 +67,10 @@
 //! data race is a compile error. (A `static mut` global, closer to Python's `global counter`, is
 //! refused too: using it needs `unsafe`, error E0133.)
 //!
+//! (rustdoc on stable Rust does not check a `compile_fail` block's error code, so
+//! `shared/tests/race_conditions.rs` compiles this block with rustc and checks that E0499 is its
+//! only error.)
+//!
 //! ## Fix 1: an atomic
 //!
 //! ```
