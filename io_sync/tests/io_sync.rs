@@ -22,3 +22,17 @@ fn ends_quietly_when_its_output_is_cut_short() {
         &["--local", "--latency", "1", "--repeat", "20"],
     );
 }
+
+#[test]
+fn the_hint_after_total_failure_fits_the_run() {
+    let local = ["--local", "--latency", "2000", "--timeout", "0.2", "--repeat", "1"];
+    let finished = testing::run(testing::command(IO_SYNC).args(local));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.stderr.contains("even from the look-alike sites"), "{finished:#?}");
+    assert!(!finished.stderr.contains("add --local"), "{finished:#?}");
+
+    let closed = testing::closed_port_url();
+    let finished = testing::run(testing::command(IO_SYNC).args([&closed, "--repeat", "1"]));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.stderr.contains("add --local"), "{finished:#?}");
+}
