@@ -25,7 +25,6 @@ fn main() -> anyhow::Result<ExitCode> {
     Ok(shared::report_computed_results(&results, duration))
 }
 
-// `pub` only so that tests/fib.rs can check the values.
-pub fn fib(n: u32) -> u64 {
+fn fib(n: u32) -> u64 {
     if n < 2 { u64::from(n) } else { fib(n - 2) + fib(n - 1) }
 }

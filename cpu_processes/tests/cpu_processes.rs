@@ -1,18 +1,18 @@
-//! Runs the real cpu_processes binary (checks in `shared::testing`), with the pool's trace on to
+//! Runs the real cpu_processes binary (checks in `testkit`), with the pool's trace on to
 //! see what each worker did, and kills workers or the parent to see the pool's faults.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use shared::pool::testing::{self as pool, TraceLine, traced};
-use shared::testing::{self, Finished};
+use testkit::Finished;
+use testkit::pool::{self, TraceLine, traced};
 
 const CPU_PROCESSES: &str = env!("CARGO_BIN_EXE_cpu_processes");
 
 /// Runs a small workload with the trace on, checks it like any CPU example's, and returns the
 /// trace.
 fn traced_trace(args: &[&str]) -> Vec<TraceLine> {
-    let finished = testing::check_computes(traced(CPU_PROCESSES).args(args));
+    let finished = testkit::check_computes(traced(CPU_PROCESSES).args(args));
     finished.stderr.lines().filter_map(TraceLine::parse).collect()
 }
 
@@ -50,7 +50,7 @@ fn start_up_can_be_measured_from_outside() {
 
 #[test]
 fn a_bad_command_line_exits_2() {
-    testing::check_bad_cpu_command_lines(CPU_PROCESSES, &[&["--workers", "0"]]);
+    testkit::check_bad_cpu_command_lines(CPU_PROCESSES, &[&["--workers", "0"]]);
 }
 
 #[test]

@@ -1,15 +1,15 @@
 //! `--timeline` draws this run: a lane per worker process, with a bar per call of fib that the
 //! worker timed, and a worker killed mid-call leaves a failed bar (checks in
-//! `shared::timeline::check`).
+//! `testkit::timeline`).
 
-use shared::timeline::check;
+use testkit::timeline;
 
 const BIN: &str = env!("CARGO_BIN_EXE_cpu_processes");
 
 #[test]
 fn the_timeline_has_a_lane_per_process_and_a_bar_per_call() {
-    let picture = check::fib(BIN, &["--workers", "2"]);
-    assert_eq!(picture.lanes, check::numbered("Process-", 2));
+    let picture = timeline::fib(BIN, &["--workers", "2"]);
+    assert_eq!(picture.lanes, timeline::numbered("Process-", 2));
 }
 
 #[cfg(target_os = "linux")]
@@ -20,11 +20,11 @@ fn a_worker_killed_mid_call_leaves_a_failed_bar() {
     // fib(44) takes a second or more: long enough to be killed mid-call even on a busy machine.
     let args = ["--n", "44", "--repeat", "2", "--workers", "2", "--timeline", timeline];
     let (finished, _) =
-        shared::pool::testing::kill_busy_worker(BIN, &args, 2, |line| line.task() == Some(0));
+        testkit::pool::kill_busy_worker(BIN, &args, 2, |line| line.task() == Some(0));
     assert_eq!(finished.code, Some(1), "{finished:?}");
     let svg = std::fs::read_to_string(&path).expect("the timeline is written all the same");
     let _ = std::fs::remove_file(&path);
-    let picture = check::Picture::parse(&svg);
+    let picture = timeline::Picture::parse(&svg);
     assert_eq!((picture.tasks, picture.failed_tasks), (2, 1), "{picture:#?}");
     assert!(picture.failed[0].starts_with("fib (failed): "), "{picture:#?}");
 }

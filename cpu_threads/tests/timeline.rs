@@ -1,14 +1,14 @@
 //! `--timeline` draws this run: a lane per thread of rayon's pool that ran a call, with a bar per
-//! call of fib (checks in `shared::timeline::check`).
+//! call of fib (checks in `testkit::timeline`).
 
-use shared::timeline::check;
+use testkit::timeline;
 
 #[test]
 fn the_timeline_has_a_lane_per_busy_thread_and_a_bar_per_call() {
-    let picture = check::fib(env!("CARGO_BIN_EXE_cpu_threads"), &["--workers", "3"]);
+    let picture = timeline::fib(env!("CARGO_BIN_EXE_cpu_threads"), &["--workers", "3"]);
     // rayon's threads steal work: on a busy machine one may finish the six calls before another
     // wakes up, so only the pool's size is a bound.
-    let threads = check::numbered("thread ", 3);
+    let threads = timeline::numbered("thread ", 3);
     assert!(!picture.lanes.is_empty(), "{picture:#?}");
     assert!(picture.lanes.iter().all(|lane| threads.contains(lane)), "{picture:#?}");
 }

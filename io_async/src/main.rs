@@ -4,14 +4,19 @@
 //!     cargo run -p io_async -- --local
 //!     diff io_sync/src/main.rs io_async/src/main.rs
 
+use std::io;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::future::ready;
+use futures_util::stream;
 use reqwest::Client; // async: `reqwest::blocking` here would panic or stall the one thread
+use shared::ClientSettingsExt;
 use shared::IoArgs;
 use shared::Knob;
-use tokio::sync::Semaphore;
+use shared::PageExt;
 
 const LIMIT: usize = 100; // Python: aiohttp's connector runs at most 100 requests at once
 
@@ -21,29 +26,28 @@ async fn main() -> anyhow::Result<ExitCode> {
     let start_time = Instant::now();
     let downloaded = download_all_sites(&args).await?;
     let duration = start_time.elapsed();
-    Ok(shared::report_downloads(downloaded, args.sites.len(), duration))
+    Ok(shared::report_downloads(downloaded, &args, duration))
 }
 
 async fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
-    let mut client = Client::builder().timeout(args.client.timeout);
-    if args.client.no_proxy {
-        client = client.no_proxy();
-    }
-    let client = client.build()?;
-    // Unlike aiohttp's connector, reqwest has no cap: 10,000 sites would open 10,000 sockets.
-    let semaphore = Semaphore::new(args.limit);
-    // Python: tasks = [download_site(url, session) for url in sites]
-    let tasks = args.sites.iter().map(async |url| {
-        let _permit = semaphore.acquire().await.expect("the semaphore is never closed");
-        shared::succeeded(url, shared::timeline::task_async(url, download_site(url, &client)).await)
-    });
-    // Python: await asyncio.gather(*tasks, return_exceptions=True), which join_all plays.
-    let downloaded = join_all(tasks).await.into_iter().filter(|&ok| ok).count();
+    // settings(): --timeout, and no proxy for the look-alike sites (shared::ClientSettingsExt).
+    let client = Client::builder().settings(&args.client).build()?;
+    // Python: tasks = [download_site(url, session) for url in sites]. Futures are lazy, like
+    // coroutines: this makes none of them yet.
+    let tasks =
+        args.sites.iter().map(|url| shared::downloaded_async(url, download_site(url, &client)));
+    // Python: await asyncio.gather(*tasks, return_exceptions=True). buffer_unordered runs at most
+    // --limit of them at once, as aiohttp's connector does (reqwest has no cap of its own), and
+    // makes the next one only when one ends: memory follows --limit, not the number of sites,
+    // where join_all, the literal gather, would hold every site's future from the start.
+    let downloaded = stream::iter(tasks).buffer_unordered(args.limit).filter(|&ok| ready(ok));
+    let downloaded = downloaded.count().await;
     Ok(downloaded)
 }
 
 async fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {
-    let content = client.get(url).send().await?.error_for_status()?.bytes().await?;
-    println!("Read {} bytes from {url}", content.len());
+    // page(): a 2xx answer's body, at most --max-page bytes (shared::PageExt).
+    let content = client.get(url).send().await?.page().await?;
+    writeln!(io::stdout(), "Read {} bytes from {url}", content.len())?;
     Ok(())
 }

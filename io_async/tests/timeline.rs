@@ -1,11 +1,11 @@
 //! `--timeline` draws this run: one lane, the main thread's, its downloads stacked in rows because
-//! they overlapped, a bar per download, the failed one marked (checks in `shared::timeline::check`).
+//! they overlapped, a bar per download, the failed one marked (checks in `testkit::timeline`).
 
-use shared::timeline::check;
+use testkit::timeline;
 
 #[test]
 fn the_timeline_stacks_the_downloads_on_one_thread() {
-    let picture = check::downloads(env!("CARGO_BIN_EXE_io_async"), &["--limit", "3"], 3);
+    let picture = timeline::downloads(env!("CARGO_BIN_EXE_io_async"), &["--limit", "3"], 3);
     assert_eq!(picture.lanes, ["main thread"]);
     assert_eq!(picture.rows, [3], "three downloads at a time, stacked: {picture:#?}");
     let caption = picture.captions.join(" ");

@@ -7,12 +7,16 @@
 //!     cargo run -p io_processes -- --local
 //!     diff io_threads/src/main.rs io_processes/src/main.rs
 
+use std::io;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use reqwest::blocking::Client;
+use shared::ClientSettingsExt;
 use shared::IoArgs;
 use shared::Knob;
+use shared::PageExt;
 
 fn main() -> anyhow::Result<ExitCode> {
     // Python's workers get this file's functions by forking or importing it again. In a worker,
@@ -24,7 +28,7 @@ fn main() -> anyhow::Result<ExitCode> {
     let start_time = Instant::now();
     let downloaded = download_all_sites(&args)?;
     let duration = start_time.elapsed();
-    Ok(shared::report_downloads(downloaded, args.sites.len(), duration))
+    Ok(shared::report_downloads(downloaded, &args, duration))
 }
 
 fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
@@ -39,18 +43,17 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
 }
 
 fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {
-    let content = client.get(url).send()?.error_for_status()?.bytes()?;
+    // page(): a 2xx answer's body, at most --max-page bytes (shared::PageExt).
+    let content = client.get(url).send()?.page()?;
     // Python: name = multiprocessing.current_process().name, in front of the line.
-    println!("{}:Read {} bytes from {url}", shared::pool::current_process_name(), content.len());
+    let name = shared::pool::current_process_name();
+    writeln!(io::stdout(), "{name}:Read {} bytes from {url}", content.len())?;
     Ok(())
 }
 
 // Python: init_process() sets a global `session` in each worker. Here it returns the worker's
 // `Client`, and the pool passes it to every `download_site` call in that worker.
 fn init_process(settings: shared::ClientSettings) -> anyhow::Result<Client> {
-    let mut client = Client::builder().timeout(settings.timeout);
-    if settings.no_proxy {
-        client = client.no_proxy();
-    }
-    Ok(client.build()?)
+    // settings(): --timeout, and no proxy for the look-alike sites (shared::ClientSettingsExt).
+    Ok(Client::builder().settings(&settings).build()?)
 }

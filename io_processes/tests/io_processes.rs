@@ -1,14 +1,14 @@
 //! Runs the io_processes binary against the look-alike server on 127.0.0.1 (checks in
-//! `shared::testing`), with what only a pool of processes shows: the workers' names, as many
+//! `testkit`), with what only a pool of processes shows: the workers' names, as many
 //! downloads in flight as workers, a killed worker failing only its site, and no orphans.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use shared::pool::testing as pool;
 use shared::server::JYTHON_BYTES;
-use shared::testing::{self, Finished};
 use shared::{Fault, SitesServer};
+use testkit::Finished;
+use testkit::pool;
 
 const IO_PROCESSES: &str = env!("CARGO_BIN_EXE_io_processes");
 
@@ -25,7 +25,7 @@ fn worker_names(finished: &Finished) -> BTreeSet<String> {
 fn reads_the_160_pages_as_many_at_a_time_as_workers() {
     for workers in [2, 4] {
         let args = ["--workers", &workers.to_string()];
-        let finished = testing::check_downloads(IO_PROCESSES, 80, &args, workers);
+        let finished = testkit::check_downloads(IO_PROCESSES, 80, &args, workers);
         let every_worker = (1..=workers).map(|k| format!("Process-{k}")).collect();
         assert_eq!(worker_names(&finished), every_worker);
     }
@@ -35,7 +35,7 @@ fn reads_the_160_pages_as_many_at_a_time_as_workers() {
 fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
     // Two workers, so that every worker, not only the first, must bypass the proxy.
     let bad: [&[&str]; 3] = [&["--workers", "0"], &["--workers", "x"], &["--limit", "5"]];
-    let finished = testing::check_errors(IO_PROCESSES, &["--workers", "2"], &bad);
+    let finished = testkit::check_errors(IO_PROCESSES, &["--workers", "2"], &bad);
     let names = worker_names(&finished);
     assert!(names.iter().all(|name| name.starts_with("Process-")), "{names:?}");
 }
@@ -44,7 +44,7 @@ fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
 fn a_redirect_is_followed() {
     let server = SitesServer::start(Duration::from_millis(20)).expect("starting the server");
     let redirect = server.fault_url(Fault::Redirect);
-    let finished = testing::run(testing::command(IO_PROCESSES).args([&redirect, "--repeat", "1"]));
+    let finished = testkit::run(testkit::command(IO_PROCESSES).args([&redirect, "--repeat", "1"]));
     assert_eq!(finished.code, Some(0), "{finished:#?}");
     assert_eq!(finished.reads(), [(JYTHON_BYTES, redirect.as_str())]);
     assert_eq!(worker_names(&finished).len(), 1, "{finished:#?}");
@@ -89,5 +89,5 @@ fn no_worker_outlives_a_killed_parent() {
 #[test]
 fn ends_quietly_when_its_output_is_cut_short() {
     let args = ["--local", "--latency", "1", "--repeat", "20", "--workers", "2"];
-    testing::check_quiet_when_stdout_closes(IO_PROCESSES, &args);
+    testkit::check_quiet_when_stdout_closes(IO_PROCESSES, &args);
 }

@@ -6,14 +6,18 @@
 //!     diff io_sync/src/main.rs io_threads/src/main.rs
 //!     diff io_threads/src/main.rs io_processes/src/main.rs
 
+use std::io;
+use std::io::Write;
 use std::process::ExitCode;
 use std::thread;
 use std::time::Instant;
 
 use crossbeam::channel;
 use reqwest::blocking::Client;
+use shared::ClientSettingsExt;
 use shared::IoArgs;
 use shared::Knob;
+use shared::PageExt;
 
 const MAX_WORKERS: usize = 5; // Python: ThreadPoolExecutor(max_workers=5)
 
@@ -22,20 +26,15 @@ fn main() -> anyhow::Result<ExitCode> {
     let start_time = Instant::now();
     let downloaded = download_all_sites(&args)?;
     let duration = start_time.elapsed();
-    Ok(shared::report_downloads(downloaded, args.sites.len(), duration))
+    Ok(shared::report_downloads(downloaded, &args, duration))
 }
 
 fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
-    let mut client = Client::builder().timeout(args.client.timeout);
-    if args.client.no_proxy {
-        client = client.no_proxy();
-    }
-    let client = client.build()?;
-    // shared::succeeded prints a failed site on stderr and returns false; shared::timeline::task
-    // records when each download ran, only if --timeline is given.
-    let download = |url: &str| {
-        shared::succeeded(url, shared::timeline::task(url, || download_site(url, &client)))
-    };
+    // settings(): --timeout, and no proxy for the look-alike sites (shared::ClientSettingsExt).
+    let client = Client::builder().settings(&args.client).build()?;
+    // shared::downloaded prints a failed site on stderr and returns false; with --timeline it
+    // records when each download ran.
+    let download = |url: &str| shared::downloaded(url, || download_site(url, &client));
     // Python: executor.map(download_site, sites). A queue hands the sites in order to whichever of
     // the MAX_WORKERS (`--workers`) threads is free, and `scope` joins them, as `with` does. Where
     // `map` drops the exceptions nobody reads, each worker here counts its successes.
@@ -52,7 +51,8 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
 }
 
 fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {
-    let content = client.get(url).send()?.error_for_status()?.bytes()?;
-    println!("Read {} bytes from {url}", content.len());
+    // page(): a 2xx answer's body, at most --max-page bytes (shared::PageExt).
+    let content = client.get(url).send()?.page()?;
+    writeln!(io::stdout(), "Read {} bytes from {url}", content.len())?;
     Ok(())
 }

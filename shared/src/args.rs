@@ -1,20 +1,24 @@
 //! The command-line options, shared by every crate of a family so that `--help` reads the same
-//! everywhere. A bad value gets clap's usage message and exit status 2, never a panic.
+//! everywhere. Parsing is pure: it validates the command line and returns plain data, and a bad
+//! value gets clap's usage message and exit status 2, never a panic. What the options set going
+//! (the `--local` server, the open-files limit, the timeline) happens in [`crate::startup`].
 
 use std::ffi::OsString;
-use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+#[cfg(feature = "io")]
 use std::time::Duration;
 
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, value_parser};
 
-use crate::server::{DEFAULT_LATENCY, SitesServer};
-use crate::timeline::{self, Heading, Timeline, Work};
-use crate::tutorial::{FIB_N, FIB_REPEAT, SITE_REPEAT, SITES, example_for, repeated};
+#[cfg(feature = "io")]
+use crate::server::DEFAULT_LATENCY;
+use crate::tutorial::{FIB_N, FIB_REPEAT, example_for};
+#[cfg(feature = "io")]
+use crate::tutorial::{SITE_REPEAT, SITES, repeated};
 
 /// The one option that belongs to a crate's concurrency approach, with the crate's default.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Knob {
     /// No such option: the sequential examples.
     None,
@@ -36,26 +40,37 @@ const MAX_WORKERS: usize = 1_000;
 const MAX_LIMIT: usize = 1_000_000;
 
 /// The largest `--latency`, in milliseconds: a day, like the largest `--timeout`.
-const MAX_LATENCY_MS: u64 = 86_400_000;
+pub const MAX_LATENCY_MS: u64 = 86_400_000;
+
+/// The default `--max-page`, in MiB: far above the tutorial's pages (11 kB and 276 bytes), far
+/// below what would strain a machine, even with `--limit` downloads reading at once.
+#[cfg(feature = "io")]
+pub const DEFAULT_MAX_PAGE_MIB: u64 = 64;
 
 /// The options of the I/O examples, parsed.
+#[cfg(feature = "io")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct IoArgs {
-    /// The URLs to download, in order: the tutorial's sites (or the ones given) `--repeat` times,
-    /// pointed at the look-alike server with `--local`.
+    /// The URLs to download, in order: the tutorial's sites (or the ones given) `--repeat` times.
+    /// With `--local`, [`crate::startup`] points them at the look-alike server once it runs.
     pub sites: Vec<String>,
+    /// `--local`: the look-alike server's latency, when the sites are to come from it.
+    pub local: Option<Duration>,
     /// The settings every `reqwest` client of the run is built with.
     pub client: ClientSettings,
     /// `--workers`, for a crate that passed [`Knob::Workers`]; 1 otherwise.
     pub workers: usize,
     /// `--limit`, for a crate that passed [`Knob::Limit`]; 1 otherwise.
     pub limit: usize,
-    /// With `--local`, the look-alike server, which serves for as long as this value lives.
-    pub server: Option<SitesServer>,
+    /// The crate's own option, as the crate declared it (for messages about it).
+    pub knob: Knob,
     /// `--timeline`: where the summary line draws the run's timeline ([`crate::timeline`]).
     pub timeline: Option<PathBuf>,
 }
 
-/// What a download client needs to know from the command line.
+/// What a download client needs to know from the command line. It crosses to io_processes'
+/// workers as their set-up arguments, Python's `initargs`.
+#[cfg(feature = "io")]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClientSettings {
     /// `--timeout`: the most one download may take. Python's `requests` has no default timeout and
@@ -63,11 +78,16 @@ pub struct ClientSettings {
     pub timeout: Duration,
     /// True when every site is on this machine (`--local`, or loopback URLs). reqwest sends even
     /// 127.0.0.1 through `$HTTP_PROXY` when that is set, and a proxy cannot reach our loopback, so
-    /// such a client must be built with `.no_proxy()`. Real sites keep honouring the proxy variables.
-    pub no_proxy: bool,
+    /// such a client bypasses proxies; it needs no certificates either, as every URL is plain HTTP
+    /// on 127.0.0.1. Real sites keep honouring the proxy variables.
+    pub on_this_machine: bool,
+    /// `--max-page`, in bytes: the largest page a download may read. A larger one fails, so that
+    /// memory stays bounded whatever a server sends.
+    pub max_page: u64,
 }
 
 /// The options of the CPU examples, parsed.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CpuArgs {
     /// `--n`: which Fibonacci number to compute (35 in the tutorial).
     pub n: u32,
@@ -87,6 +107,7 @@ struct TimelineOption {
     timeline: Option<PathBuf>,
 }
 
+#[cfg(feature = "io")]
 #[derive(Args)]
 struct IoOptions {
     /// Sites to download instead of the tutorial's two (each repeated --repeat times; with --local,
@@ -102,9 +123,12 @@ struct IoOptions {
     /// The look-alike server's delay before each response, in milliseconds
     #[arg(long, value_name = "MS", requires = "local", default_value_t = DEFAULT_LATENCY.as_millis() as u64, value_parser = value_parser!(u64).range(0..=MAX_LATENCY_MS))]
     latency: u64,
-    /// The most one download may take, in seconds
+    /// The most one download may take, in seconds, name lookup and connecting included
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_timeout)]
     timeout: Duration,
+    /// The largest page a download may read, in MiB; a larger one fails
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_PAGE_MIB, value_parser = value_parser!(u64).range(1..=1024))]
+    max_page: u64,
 }
 
 #[derive(Args)]
@@ -118,19 +142,20 @@ struct CpuOptions {
     repeat: NonZeroUsize,
 }
 
+#[cfg(feature = "io")]
 impl IoArgs {
-    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, and with
-    /// `--local` starts the look-alike server. Exits with status 2 and a usage message on a bad
-    /// command line, and with 1 if the server cannot start.
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
+    /// starts what the options ask for ([`crate::startup::io`]: with `--local`, the look-alike
+    /// server, which then serves for as long as the process runs). Exits with status 2 and a usage
+    /// message on a bad command line, and with 1 if something cannot start.
     pub fn parse(script: &str, knob: Knob) -> IoArgs {
         let args = IoArgs::try_parse_from(script, knob, std::env::args_os())
             .unwrap_or_else(|error| error.exit());
-        enable_timeline(script, &args.timeline, Work::Downloads);
-        args
+        crate::startup::io(script, args)
     }
 
-    /// [`IoArgs::parse`] from the given arguments (the first is the program's name), returning
-    /// clap's error (whose `exit_code()` is 2) instead of exiting.
+    /// Only the parsing of [`IoArgs::parse`], from the given arguments (the first is the program's
+    /// name): no effect, and clap's error (whose `exit_code()` is 2) instead of exiting.
     pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<IoArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -139,47 +164,40 @@ impl IoArgs {
         let matches = command(script, knob, IoOptions::augment_args).try_get_matches_from(args)?;
         let options = IoOptions::from_arg_matches(&matches)?;
         let timeline = TimelineOption::from_arg_matches(&matches)?.timeline;
-        let (mut workers, mut limit) = knob_values(&matches, knob);
+        let (workers, limit) = knob_values(&matches, knob);
         let mut sites = options.urls;
         if sites.is_empty() {
             sites = SITES.iter().map(|site| site.to_string()).collect();
         }
-        let mut server = None;
-        if options.local {
-            let started = SitesServer::start(Duration::from_millis(options.latency));
-            let started = started.unwrap_or_else(|error| {
-                eprintln!("Could not start the look-alike sites server: {error}");
-                std::process::exit(1)
-            });
-            sites = sites.iter().map(|site| on_look_alike(&started, site)).collect();
-            server = Some(started);
-            workers = fit_open_files_limit("workers", workers);
-            limit = fit_open_files_limit("limit", limit);
-        }
         let sites = repeated(&sites, options.repeat.get());
-        let no_proxy = sites.iter().all(|site| is_loopback(site));
+        let on_this_machine = options.local || sites.iter().all(|site| is_loopback(site));
         Ok(IoArgs {
             sites,
-            client: ClientSettings { timeout: options.timeout, no_proxy },
+            local: options.local.then(|| Duration::from_millis(options.latency)),
+            client: ClientSettings {
+                timeout: options.timeout,
+                on_this_machine,
+                max_page: options.max_page * 1024 * 1024,
+            },
             workers,
             limit,
-            server,
+            knob,
             timeline,
         })
     }
 }
 
 impl CpuArgs {
-    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`. Exits
-    /// with status 2 and a usage message on a bad command line.
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
+    /// starts what the options ask for ([`crate::startup::cpu`]). Exits with status 2 and a usage
+    /// message on a bad command line.
     pub fn parse(script: &str, knob: Knob) -> CpuArgs {
         let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())
             .unwrap_or_else(|error| error.exit());
-        enable_timeline(script, &args.timeline, Work::Fib(args.n));
-        args
+        crate::startup::cpu(script, args)
     }
 
-    /// [`CpuArgs::parse`] from the given arguments, returning clap's error instead of exiting.
+    /// Only the parsing of [`CpuArgs::parse`], returning clap's error instead of exiting.
     pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<CpuArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -195,9 +213,6 @@ impl CpuArgs {
 
 /// The clap command for one example: its name and description come from the tutorial's table.
 fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Command {
-    // A closed stdout, as in `cargo run -p io_sync | head`, ends the program quietly, as it ends
-    // `cat` or `grep`, instead of panicking in the next `println!`.
-    sigpipe::reset();
     let (name, about) = match example_for(script) {
         Some(example) => {
             (example.name, format!("Mirrors the tutorial's {script}: {}.", example.approach))
@@ -226,14 +241,6 @@ fn command(script: &str, knob: Knob, add_options: fn(Command) -> Command) -> Com
     }
 }
 
-/// With `--timeline`, turns recording on for this run, titled with the example's crate.
-fn enable_timeline(script: &str, path: &Option<PathBuf>, work: Work) {
-    if let Some(path) = path {
-        let example = example_for(script).map_or("example", |example| example.name).to_string();
-        timeline::enable(Timeline::new(path, Heading { example, work }));
-    }
-}
-
 /// `(workers, limit)` as the command line set them, 1 for an option the crate does not have.
 fn knob_values(matches: &ArgMatches, knob: Knob) -> (usize, usize) {
     let value = |id: &str| matches.get_one::<NonZeroUsize>(id).map_or(1, |value| value.get());
@@ -244,12 +251,20 @@ fn knob_values(matches: &ArgMatches, knob: Knob) -> (usize, usize) {
     }
 }
 
+/// Accepts an http or https URL with a host, and keeps it as the URL standard writes it: line
+/// breaks and tabs removed, control characters and spaces percent-encoded. So a URL from the command
+/// line can never forge an output line or send an escape sequence to the terminal.
+#[cfg(feature = "io")]
 fn parse_url(text: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(text).map_err(|error| format!("not a URL: {error}"))?;
     match url.scheme() {
-        "http" | "https" if url.host().is_some() => Ok(text.to_string()),
-        _ => Err("expected an http:// or https:// URL with a host".to_string()),
+        "http" | "https" if url.host().is_some() => {}
+        _ => return Err("expected an http:// or https:// URL with a host".to_string()),
     }
+    // The standard adds a `/` to a bare host; keep `https://www.jython.org` as the tutorial writes
+    // it when that is the only change.
+    let written = url.to_string();
+    if written.strip_suffix('/') == Some(text) { Ok(text.to_string()) } else { Ok(written) }
 }
 
 /// The parser of a count from 1 to `max`.
@@ -265,59 +280,27 @@ fn count_up_to(
     }
 }
 
-/// With `--local` the look-alike server runs in this process, so every download in flight holds
-/// two open files here (the client's socket and the server's), and up to four: a connection that
-/// is being handed back to the client's pool while the next download opens a new one (io_async
-/// measured 108 connections at `--limit 84`), or a process pool's worker and its pipes. The server
-/// raises the open-files limit to its hard limit, but a low hard limit (`ulimit -n 200`) stays low:
-/// then `--workers` or `--limit` (`option`, set to `asked`) is lowered to what fits, with a note on
-/// stderr, where downloads would otherwise fail with "Too many open files".
-fn fit_open_files_limit(option: &str, asked: usize) -> usize {
-    #[cfg(unix)]
-    if let Ok((soft, _)) = rlimit::getrlimit(rlimit::Resource::NOFILE) {
-        // What the program opens besides the downloads: stdio, the runtimes, listeners, pipes.
-        const KEPT_BACK: u64 = 32;
-        const FILES: u64 = 4;
-        let fits = usize::try_from(soft.saturating_sub(KEPT_BACK) / FILES).unwrap_or(usize::MAX);
-        if asked > fits {
-            let fits = fits.max(1);
-            eprintln!(
-                "The open-files limit is {soft}, and with the look-alike server in this process each \
-                 download in flight needs up to {FILES} open files: --{option} {asked} lowered to {fits}."
-            );
-            return fits;
-        }
-    }
-    asked
-}
-
+/// A timeout from a millisecond to a day: below a millisecond no download could ever finish.
+#[cfg(feature = "io")]
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text.parse().map_err(|_| format!("not a number of seconds: {text}"))?;
-    if seconds > 0.0 && seconds <= 86_400.0 {
+    if (0.001..=86_400.0).contains(&seconds) {
         Ok(Duration::from_secs_f64(seconds))
     } else {
-        Err("expected a number of seconds greater than 0 and at most 86400".to_string())
+        Err("expected a number of seconds from 0.001 to 86400".to_string())
     }
 }
 
-/// Where `--local` downloads `site` from: a URL on this machine, such as a fault page that the
-/// `sites` binary printed, keeps its path on the built-in server; any other is looked up by host
-/// and path ([`SitesServer::url_for`]).
-fn on_look_alike(server: &SitesServer, site: &str) -> String {
-    match reqwest::Url::parse(site) {
-        Ok(url) if is_loopback(site) => format!("{}{}", server.base_url(), url.path()),
-        _ => server.url_for(site),
-    }
-}
-
-fn is_loopback(site: &str) -> bool {
+/// Whether `site` is on this machine: `localhost` or a loopback address.
+#[cfg(feature = "io")]
+pub(crate) fn is_loopback(site: &str) -> bool {
     let Ok(url) = reqwest::Url::parse(site) else { return false };
     let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "io"))]
 mod tests {
     use super::*;
 
@@ -345,31 +328,29 @@ mod tests {
         assert_eq!(args.workers, 5);
         assert_eq!(
             args.client,
-            ClientSettings { timeout: Duration::from_secs(30), no_proxy: false }
+            ClientSettings {
+                timeout: Duration::from_secs(30),
+                on_this_machine: false,
+                max_page: 64 * 1024 * 1024
+            }
         );
-        assert!(args.server.is_none());
+        assert_eq!(args.local, None);
     }
 
     #[test]
-    fn local_points_the_sites_at_the_look_alike_server() {
+    fn local_is_only_noted_while_parsing() {
         let args = io(&["--local", "--repeat", "2", "--latency", "0", "--timeout", "0.5"]).unwrap();
-        let base = args.server.as_ref().unwrap().base_url();
-        assert_eq!(args.sites.len(), 4);
-        assert_eq!(args.sites[0], format!("{base}/www.jython.org"));
-        assert_eq!(args.sites[1], format!("{base}/olympus.realpython.org/dice"));
-        assert_eq!(
-            args.client,
-            ClientSettings { timeout: Duration::from_millis(500), no_proxy: true }
-        );
+        assert_eq!(args.local, Some(Duration::ZERO));
+        assert_eq!(args.sites, [SITES[0], SITES[1], SITES[0], SITES[1]]);
+        assert_eq!(args.client.timeout, Duration::from_millis(500));
+        assert!(args.client.on_this_machine, "no proxy, no certificates for the look-alike");
+        assert_eq!(io(&["--max-page", "2"]).unwrap().client.max_page, 2 * 1024 * 1024);
     }
 
     #[test]
-    fn local_keeps_the_path_of_a_url_on_this_machine() {
-        let args =
-            io(&["--local", "--repeat", "1", "http://127.0.0.1:8000/fault/500", "http://x.org/a"]);
-        let args = args.unwrap();
-        let base = args.server.as_ref().unwrap().base_url();
-        assert_eq!(args.sites, [format!("{base}/fault/500"), format!("{base}/x.org/a")]);
+    fn given_urls_are_kept_as_the_url_standard_writes_them() {
+        let args = io(&["--repeat", "1", "https://www.jython.org", "http://x.org/a b\n\u{1b}c"]);
+        assert_eq!(args.unwrap().sites, ["https://www.jython.org", "http://x.org/a%20b%1Bc"]);
     }
 
     #[test]
@@ -394,13 +375,9 @@ mod tests {
     fn given_urls_replace_the_tutorials() {
         let args = io(&["--repeat", "1", "http://127.0.0.1:9/a", "http://localhost:9/b"]).unwrap();
         assert_eq!(args.sites, ["http://127.0.0.1:9/a", "http://localhost:9/b"]);
-        assert!(args.client.no_proxy, "loopback URLs must bypass a proxy");
-        assert!(
-            !io(&["--repeat", "1", "http://127.0.0.1/", "https://example.com/"])
-                .unwrap()
-                .client
-                .no_proxy
-        );
+        assert!(args.client.on_this_machine, "loopback URLs must bypass a proxy");
+        let mixed = io(&["--repeat", "1", "http://127.0.0.1/", "https://example.com/"]).unwrap();
+        assert!(!mixed.client.on_this_machine);
     }
 
     #[test]
@@ -414,6 +391,8 @@ mod tests {
             &["--timeout", "0"],
             &["--timeout", "-1"],
             &["--timeout", "nan"],
+            &["--timeout", "1e-300"],
+            &["--max-page", "0"],
             &["--latency", "10"],
             &["--local", "--latency", "-5"],
             &["not a url"],

@@ -8,19 +8,35 @@
 //! takes `ProcessPoolExecutor` from its standard library and never shows how workers are started
 //! or fed, and Rust's standard library has none.
 //!
-//! [`testing`] holds what the examples' tests share. [`race_conditions`] shows why the tutorial's
-//! `race_condition.py` does not compile in Rust.
+//! Features: `io` (the I/O examples: options with URLs, the look-alike server; brings reqwest,
+//! tokio and axum) and `pool` (the process pool). The CPU examples turn on neither but `pool`, so
+//! `cargo run -p cpu_sync` builds no web stack. The tests' shared checks are in the `testkit`
+//! crate beside this one (`shared/testkit`), a dev-dependency only.
 
 pub mod args;
+#[cfg(feature = "io")]
+pub mod client;
+#[cfg(feature = "pool")]
 pub mod pool;
 pub mod race_conditions;
 pub mod report;
+#[cfg(feature = "io")]
 pub mod server;
-pub mod testing;
+mod startup;
 pub mod timeline;
 pub mod tutorial;
 
-pub use args::{ClientSettings, CpuArgs, IoArgs, Knob};
+#[cfg(feature = "io")]
+pub use args::{ClientSettings, IoArgs};
+pub use args::{CpuArgs, Knob};
+#[cfg(feature = "io")]
+pub use client::{ClientSettingsExt, PageExt};
+#[cfg(feature = "pool")]
 pub use pool::ProcessPool;
-pub use report::{report_computed, report_computed_results, report_downloads, succeeded};
+#[cfg(feature = "io")]
+pub use report::report_downloads;
+pub use report::{
+    downloaded, downloaded_async, report_computed, report_computed_results, succeeded,
+};
+#[cfg(feature = "io")]
 pub use server::{Fault, SitesServer};

@@ -48,10 +48,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 
+#[cfg(feature = "io")]
 use crate::args::ClientSettings;
 use crate::timeline;
-
-pub mod testing;
 
 /// The argument that turns the program into a worker: `program --process-pool-worker Process-3`.
 pub const WORKER_FLAG: &str = "--process-pool-worker";
@@ -125,16 +124,19 @@ macro_rules! wire_by_display {
 wire_by_display!(bool, u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64);
 
 /// io_processes sends each worker its client settings, as Python's `initargs`.
+#[cfg(feature = "io")]
 impl Wire for ClientSettings {
     type Owned = ClientSettings;
     fn encode(&self) -> String {
-        format!("{} {}", self.timeout.as_nanos(), self.no_proxy)
+        format!("{} {} {}", self.timeout.as_nanos(), self.on_this_machine, self.max_page)
     }
     fn decode(text: &str) -> anyhow::Result<ClientSettings> {
-        let (timeout, no_proxy) = text.split_once(' ').context("expected a timeout and a flag")?;
+        let mut fields = text.split(' ');
+        let mut next = || fields.next().context("expected a timeout, a flag and a size");
         Ok(ClientSettings {
-            timeout: Duration::from_nanos(u64::decode(timeout)?),
-            no_proxy: bool::decode(no_proxy)?,
+            timeout: Duration::from_nanos(u64::decode(next()?)?),
+            on_this_machine: bool::decode(next()?)?,
+            max_page: u64::decode(next()?)?,
         })
     }
 }
@@ -829,8 +831,15 @@ mod tests {
         assert_eq!(u64::decode(&9_227_465_u64.encode()).unwrap(), 9_227_465);
         assert_eq!(str::decode("https://www.jython.org").unwrap(), "https://www.jython.org");
         assert!(u32::decode("x").is_err());
-        let settings = ClientSettings { timeout: Duration::from_millis(1500), no_proxy: true };
-        assert_eq!(ClientSettings::decode(&settings.encode()).unwrap(), settings);
+        #[cfg(feature = "io")]
+        {
+            let settings = ClientSettings {
+                timeout: Duration::from_millis(1500),
+                on_this_machine: true,
+                max_page: 1 << 20,
+            };
+            assert_eq!(ClientSettings::decode(&settings.encode()).unwrap(), settings);
+        }
     }
 
     #[test]

@@ -1,19 +1,23 @@
 //! The summary lines and the exit-status policy, the same in every example.
 //!
 //! stdout carries exactly the tutorial's lines; everything else goes to stderr. Exit status: 0 when
-//! everything succeeded, 1 when anything failed (a download, or writing `--timeline`'s file), 2 for a
-//! bad command line (clap's own).
+//! everything succeeded, 1 when anything failed (a download, writing a line, or writing
+//! `--timeline`'s file), 2 for a bad command line (clap's own). Nothing here panics on a stdout or
+//! stderr that cannot be written (a full disk, `>/dev/full`): a failed summary line is reported on
+//! stderr where it can be, and the exit status says so.
 
 use std::fmt::Display;
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::server::SitesServer;
+#[cfg(feature = "io")]
+use crate::args::IoArgs;
 use crate::timeline;
 
 /// Reports one download's outcome: a failure gets one stderr line naming the site and the reason
 /// (with its causes, such as "connection refused" or "operation timed out"). Returns whether it
-/// succeeded, so a caller can count: `sites.iter().filter(|url| succeeded(url, ...)).count()`.
+/// succeeded, so a caller can count: `results.filter(|(url, result)| succeeded(url, result))`.
 ///
 /// Python's `executor.map` and `asyncio.gather` would raise the first exception or drop it; here
 /// every failure is printed and counted, and the run goes on.
@@ -21,53 +25,117 @@ pub fn succeeded<T>(url: &str, result: anyhow::Result<T>) -> bool {
     match result {
         Ok(_) => true,
         Err(error) => {
-            eprintln!("Failed to download {url}: {error:#}");
+            warn(format_args!(
+                "Failed to download {}: {}",
+                escaped(url),
+                escaped(&format!("{error:#}"))
+            ));
             false
         }
     }
 }
 
+/// Runs one download and says whether it succeeded: a failure is reported as [`succeeded`] does,
+/// and with `--timeline` the download becomes a bar of the picture. The examples count with it:
+/// `sites.iter().filter(|url| shared::downloaded(url, || download_site(url, &client))).count()`.
+pub fn downloaded(url: &str, download: impl FnOnce() -> anyhow::Result<()>) -> bool {
+    succeeded(url, timeline::task(url, download))
+}
+
+/// [`downloaded`] for a future (io_async). A plain function returning the future, not an
+/// `async fn`, so that the future it returns holds the download's future once, not three times:
+/// io_async keeps up to `--limit` of them.
+pub fn downloaded_async<'a, F>(url: &'a str, download: F) -> impl Future<Output = bool> + 'a
+where
+    F: Future<Output = anyhow::Result<()>> + 'a,
+{
+    let recorded = timeline::task_async(url, download);
+    async move { succeeded(url, recorded.await) }
+}
+
 /// Prints the tutorial's summary, `Downloaded 160 sites in 14.29 seconds`, or, when some failed,
 /// `Downloaded 158 of 160 sites in 14.29 seconds (2 failed)`, and with `--timeline` writes the
-/// run's picture ([`crate::timeline::finish`]). Returns the exit status: failure when any site
-/// failed or the picture could not be written.
-pub fn report_downloads(downloaded: usize, sites: usize, duration: Duration) -> ExitCode {
-    println!("{}", download_summary(downloaded, sites, duration));
+/// run's picture ([`crate::timeline::finish`]). When nothing could be downloaded, a hint on stderr
+/// says where to look. Returns the exit status: failure when any site failed, or the line or the
+/// picture could not be written.
+#[cfg(feature = "io")]
+pub fn report_downloads(downloaded: usize, args: &IoArgs, duration: Duration) -> ExitCode {
+    let sites = args.sites.len();
+    let printed = print_line(download_summary(downloaded, sites, duration));
     if downloaded == 0 && sites > 0 {
-        if SitesServer::runs_in_this_process() {
-            eprintln!(
-                "No site could be downloaded, even from the look-alike sites: see why above."
-            );
-        } else {
-            eprintln!(
-                "No site could be downloaded. Without internet, add --local for the look-alike sites."
-            );
-        }
+        warn(nothing_downloaded_hint(args));
     }
     let drawn = timeline::finish(duration);
-    if downloaded == sites && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    exit_status(downloaded == sites && printed && drawn)
+}
+
+/// What to say when no site at all could be downloaded, which depends on where they were.
+#[cfg(feature = "io")]
+fn nothing_downloaded_hint(args: &IoArgs) -> &'static str {
+    if args.local.is_some() {
+        "No site could be downloaded, even from the look-alike sites: see why above."
+    } else if args.client.on_this_machine {
+        "No site could be downloaded: nothing answered at those addresses on this machine."
+    } else {
+        "No site could be downloaded. Without internet, add --local for the look-alike sites."
+    }
 }
 
 /// Prints the tutorial's `Computed in 0.61 seconds`, and with `--timeline` writes the run's picture.
-/// Returns failure only if the picture could not be written.
+/// Returns failure only if the line or the picture could not be written.
 pub fn report_computed(duration: Duration) -> ExitCode {
-    println!("Computed in {} seconds", Seconds(duration));
-    if timeline::finish(duration) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    let printed = print_line(format!("Computed in {} seconds", Seconds(duration)));
+    let drawn = timeline::finish(duration);
+    exit_status(printed && drawn)
 }
 
 /// For computations that can fail (a worker process that died): prints each failure on stderr
 /// (`Computation failed: Process-2 died while running fib(35) (signal: 9 (SIGKILL))`), then
 /// `Computed in 0.61 seconds`, or, when some failed, `Computed 19 of 20 in 0.61 seconds (1 failed)`.
 /// With `--timeline`, writes the run's picture. Returns the exit status: failure when any
-/// computation failed or the picture could not be written.
+/// computation failed or the line or the picture could not be written.
 pub fn report_computed_results<T>(results: &[anyhow::Result<T>], duration: Duration) -> ExitCode {
     for error in results.iter().filter_map(|result| result.as_ref().err()) {
-        eprintln!("Computation failed: {error:#}");
+        warn(format_args!("Computation failed: {}", escaped(&format!("{error:#}"))));
     }
     let computed = results.iter().filter(|result| result.is_ok()).count();
-    println!("{}", computed_summary(computed, results.len(), duration));
+    let printed = print_line(computed_summary(computed, results.len(), duration));
     let drawn = timeline::finish(duration);
-    if computed == results.len() && drawn { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    exit_status(computed == results.len() && printed && drawn)
+}
+
+fn exit_status(success: bool) -> ExitCode {
+    if success { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Writes one line on stdout; says on stderr (where it can) when it could not.
+fn print_line(line: String) -> bool {
+    let written = writeln!(std::io::stdout(), "{line}").and_then(|()| std::io::stdout().flush());
+    if let Err(error) = &written {
+        warn(format_args!("Could not print the summary: {error}"));
+    }
+    written.is_ok()
+}
+
+/// Writes one line on stderr, and never panics: when stderr cannot be written either (a full disk),
+/// there is nowhere left to say anything, and the exit status speaks instead.
+pub fn warn(text: impl Display) {
+    let _ = writeln!(std::io::stderr(), "{text}");
+}
+
+/// Text from outside (a URL, a server's answer inside an error) as it may be printed: control
+/// characters, line breaks included, are written as escapes (`\n`, `\u{1b}`), so that no text can
+/// forge an output line or drive the terminal.
+pub fn escaped(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    shown
 }
 
 /// The text of [`report_computed_results`]'s line.
@@ -153,9 +221,33 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "io")]
     fn exit_status_says_whether_all_succeeded() {
-        assert_eq!(report_downloads(2, 2, Duration::ZERO), ExitCode::SUCCESS);
-        assert_eq!(report_downloads(1, 2, Duration::ZERO), ExitCode::FAILURE);
+        let args = IoArgs::try_parse_from("io_non_concurrent.py", crate::Knob::None, ["io_sync"]);
+        let args = IoArgs { sites: vec!["http://a".into(), "http://b".into()], ..args.unwrap() };
+        assert_eq!(report_downloads(2, &args, Duration::ZERO), ExitCode::SUCCESS);
+        assert_eq!(report_downloads(1, &args, Duration::ZERO), ExitCode::FAILURE);
+    }
+
+    #[test]
+    #[cfg(feature = "io")]
+    fn the_hint_after_total_failure_fits_the_run() {
+        let hint = |args: &[&str]| {
+            let args = IoArgs::try_parse_from("io_non_concurrent.py", crate::Knob::None, args);
+            nothing_downloaded_hint(&args.unwrap())
+        };
+        assert!(hint(&["io_sync", "--local"]).contains("even from the look-alike sites"));
+        assert!(hint(&["io_sync", "http://127.0.0.1:9/"]).contains("nothing answered"));
+        assert!(hint(&["io_sync", "http://[::1]:9/", "http://localhost/"]).contains("nothing"));
+        assert!(hint(&["io_sync"]).contains("add --local"));
+        assert!(hint(&["io_sync", "http://127.0.0.1:9/", "https://x.org"]).contains("add --local"));
+    }
+
+    #[test]
+    fn text_from_outside_is_escaped() {
+        assert_eq!(escaped("http://a/\nb"), "http://a/\\nb");
+        assert_eq!(escaped("line\nforged\u{1b}[31m"), "line\\nforged\\u{1b}[31m");
+        assert_eq!(escaped("plain café"), "plain café");
     }
 
     #[test]

@@ -36,9 +36,6 @@ pub const DEFAULT_LATENCY: Duration = Duration::from_millis(90);
 /// ever arrive together: then it lets them all through, and the test sees the smaller peak.
 pub const HOLD_LIMIT: Duration = Duration::from_secs(10);
 
-/// How many look-alike servers run in this process now (for the summary's hint).
-static RUNNING: AtomicUsize = AtomicUsize::new(0);
-
 /// Pages that fail on purpose, for tests and for readers who want to see a failure reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -107,17 +104,13 @@ impl SitesServer {
         SitesServer::serve(0, latency, Gate::new(at_once))
     }
 
-    /// Starts a server on 127.0.0.1:`port` (0 picks a free one).
-    ///
-    /// It first raises this process's open-files soft limit to its hard limit: with the server in the
-    /// same process, every request in flight costs two descriptors, and a low limit (256 on macOS)
-    /// would fail downloads that have nothing wrong with them.
+    /// Starts a server on 127.0.0.1:`port` (0 picks a free one). Every connection costs it a
+    /// descriptor: a caller that expects thousands calls [`raise_open_files_limit`] first.
     pub fn start_on(port: u16, latency: Duration) -> io::Result<SitesServer> {
         SitesServer::serve(port, latency, Gate::new(1))
     }
 
     fn serve(port: u16, latency: Duration, gate: Gate) -> io::Result<SitesServer> {
-        raise_open_files_limit();
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -144,13 +137,7 @@ impl SitesServer {
             // Connections still open (a stalled page) are dropped here, not waited for.
             runtime.shutdown_background();
         })?;
-        RUNNING.fetch_add(1, Ordering::SeqCst);
         Ok(SitesServer { addr, counters, shutdown: Some(shutdown), thread: Some(thread) })
-    }
-
-    /// Whether a look-alike server runs in this process (as with `--local`).
-    pub fn runs_in_this_process() -> bool {
-        RUNNING.load(Ordering::SeqCst) > 0
     }
 
     /// The address the server listens on.
@@ -195,7 +182,6 @@ impl SitesServer {
 
 impl Drop for SitesServer {
     fn drop(&mut self) {
-        RUNNING.fetch_sub(1, Ordering::SeqCst);
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -324,14 +310,14 @@ fn page(title: &str, size: usize) -> String {
     body
 }
 
-/// Raises this process's open-files soft limit to its hard limit, once per process. The server does
-/// it when it starts; a test that opens thousands of client connections does it too.
+/// Raises this process's open-files soft limit to its hard limit, once per process: `--local`'s
+/// start-up does it, the `sites` binary too, and a test that opens thousands of connections.
 pub fn raise_open_files_limit() {
     static RAISED: OnceLock<()> = OnceLock::new();
     RAISED.get_or_init(|| {
         #[cfg(unix)]
         if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
-            eprintln!("sites server: could not raise the open-files limit: {error}");
+            crate::report::warn(format_args!("could not raise the open-files limit: {error}"));
         }
     });
 }

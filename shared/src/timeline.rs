@@ -9,8 +9,6 @@
 //! its closure (one atomic load more). The picture is a small hand-written SVG: a few rectangles and
 //! lines, self-contained and deterministic, where a plotting crate would bring system libraries
 //! (plotters) or an API larger than the drawing (svg).
-//!
-//! [`check`] is what the examples' tests use to check the picture of a real run.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -21,8 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::thread::{self, ThreadId};
 use std::time::{Duration, Instant};
-
-pub mod check;
 
 /// The run's timeline, set once by the option parser when `--timeline` is given, else left empty.
 static TIMELINE: OnceLock<Timeline> = OnceLock::new();
@@ -785,16 +781,27 @@ impl Kinds {
 }
 
 fn kind_of(label: &str) -> String {
-    let Ok(url) = reqwest::Url::parse(label) else { return label.to_string() };
-    let Some(host) = url.host_str() else { return label.to_string() };
-    let path = url.path().trim_matches('/');
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    // A URL's kind is its site: `host/path`, or only the path on a loopback host (the look-alike
+    // server's `http://127.0.0.1:PORT/www.jython.org`). No URL parser: the CPU examples build
+    // without one, and the timeline's URLs come from the examples' validated options.
+    let Some((_, rest)) = label.split_once("://") else { return label.to_string() };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.split(['?', '#']).next().unwrap_or_default().trim_matches('/');
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split_once(']').map_or(bracketed, |(host, _)| host),
+        None => authority.split_once(':').map_or(authority, |(host, _)| host),
+    };
+    if host.is_empty() {
+        return label.to_string();
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let host = if authority.starts_with('[') { format!("[{host}]") } else { host.to_string() };
     if loopback && !path.is_empty() {
         path.to_string()
     } else if path.is_empty() {
-        host.to_string()
+        host
     } else {
         format!("{host}/{path}")
     }

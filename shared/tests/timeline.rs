@@ -443,7 +443,8 @@ fn the_summary_line_writes_the_run_and_fails_when_it_cannot() {
 
     std::fs::create_dir_all(&dir).unwrap();
     assert_eq!(shared::report_computed(duration), ExitCode::SUCCESS);
-    assert_eq!(shared::report_downloads(1, 2, duration), ExitCode::FAILURE, "a failed site");
+    let results = [Ok(()), Err(anyhow::anyhow!("a failed computation"))];
+    assert_eq!(shared::report_computed_results(&results, duration), ExitCode::FAILURE);
     let svg = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
     let document = Document::parse(&svg).unwrap();

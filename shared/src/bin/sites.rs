@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use shared::args::MAX_LATENCY_MS;
 use shared::server::{DEFAULT_LATENCY, Fault, SitesServer};
 use shared::tutorial::SITES;
 
@@ -21,12 +22,14 @@ struct Options {
     #[arg(long, default_value_t = 8000)]
     port: u16,
     /// The delay before each response, in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_LATENCY.as_millis() as u64)]
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_LATENCY.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=MAX_LATENCY_MS))]
     latency: u64,
 }
 
 fn main() -> ExitCode {
     let options = Options::parse();
+    // Other processes' downloads each hold a connection here.
+    shared::server::raise_open_files_limit();
     let server = match SitesServer::start_on(options.port, Duration::from_millis(options.latency)) {
         Ok(server) => server,
         Err(error) => {

@@ -1,5 +1,5 @@
 //! What only the tests of the examples built on a [`ProcessPool`](super::ProcessPool) need, on top
-//! of [`crate::testing`]: turn on and read the pool's trace while the example runs, kill a busy
+//! of [`crate`]: turn on and read the pool's trace while the example runs, kill a busy
 //! worker or the parent, and check that no worker outlives its parent. Finding and killing
 //! processes by id uses `/proc` and the `kill` command, so the tests that need it are Linux-only.
 
@@ -7,8 +7,8 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{TRACE_VAR, WORKER_FLAG};
-use crate::testing::{Finished, Running, command, run};
+use crate::{Finished, Running, command, run};
+use shared::pool::{TRACE_VAR, WORKER_FLAG};
 
 /// A command that runs `binary` with the pool's trace on its stderr, one [`TraceLine`] per event.
 pub fn traced(binary: &str) -> Command {

@@ -1,6 +1,6 @@
 //! How the tests run an example: its real binary as a child process, with a time limit, its stdout
 //! and stderr read as they come, and what it printed once it ended. Re-exported by
-//! [`crate::testing`].
+//! the crate root.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::pool::TRACE_VAR;
+use shared::pool::TRACE_VAR;
 
 /// The longest a test lets an example run, or waits for a line from it, before killing it: far
 /// beyond any honest run, so that a hang fails the test instead of hanging CI.

@@ -3,7 +3,7 @@
 //! what it printed, and the checks that every I/O or CPU example must pass the same way (all pages
 //! read, failures reported, proxies bypassed, `fib` right, bad command lines refused). Each
 //! example's own tests add what proves its approach, such as the server's peak number of requests
-//! in flight. What only the process pool's tests need is in [`crate::pool::testing`].
+//! in flight. What only the process pool's tests need is in [`pool`].
 //!
 //! Everything here panics on a failed check, with the example's output in the message.
 
@@ -11,11 +11,13 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::report::parse_computed;
-use crate::server::{DICE_BYTES, Fault, JYTHON_BYTES, SitesServer};
-use crate::tutorial::SITES;
+use shared::report::parse_computed;
+use shared::server::{DICE_BYTES, Fault, JYTHON_BYTES, SitesServer};
+use shared::tutorial::SITES;
 
+pub mod pool;
 mod process;
+pub mod timeline;
 
 pub use process::{Finished, Running, TIME_LIMIT, command, run};
 

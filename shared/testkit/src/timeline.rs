@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use roxmltree::{Document, Node};
 
-use crate::server::{Fault, SitesServer};
-use crate::testing::{Finished, run};
-use crate::tutorial::SITES;
+use crate::{Finished, run};
+use shared::server::{Fault, SitesServer};
+use shared::tutorial::SITES;
 
 /// What a picture shows, read back from its SVG.
 #[derive(Debug)]
@@ -157,7 +157,7 @@ fn example_name(binary: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::timeline::{Bar, Heading, Work, Worker, render};
+    use shared::timeline::{Bar, Heading, Work, Worker, render};
 
     #[test]
     fn a_picture_reads_back() {
