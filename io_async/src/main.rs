@@ -1,5 +1,8 @@
 //! The tutorial's io_asyncio.py: 160 downloads on one thread. Each is a future, lazy like a
 //! coroutine, that yields the thread while it waits, so up to `--limit` downloads wait at once.
+//! Where Python's `gather` holds every task from the start, `buffer_unordered` makes a download's
+//! future only when one of the running ones ends: lazy futures let memory follow `--limit`, not
+//! the number of sites (10,000 sites would otherwise hold 10,000 futures).
 //!
 //!     cargo run -p io_async -- --local
 //!     diff io_sync/src/main.rs io_async/src/main.rs
@@ -37,9 +40,7 @@ async fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
     let tasks =
         args.sites.iter().map(|url| shared::downloaded_async(url, download_site(url, &client)));
     // Python: await asyncio.gather(*tasks, return_exceptions=True). buffer_unordered runs at most
-    // --limit of them at once, as aiohttp's connector does (reqwest has no cap of its own), and
-    // makes the next one only when one ends: memory follows --limit, not the number of sites,
-    // where join_all, the literal gather, would hold every site's future from the start.
+    // --limit of them at once, as aiohttp's connector does (reqwest has no cap of its own).
     let downloaded = stream::iter(tasks).buffer_unordered(args.limit).filter(|&ok| ready(ok));
     let downloaded = downloaded.count().await;
     Ok(downloaded)
