@@ -8,12 +8,10 @@
 //! takes `ProcessPoolExecutor` from its standard library and never shows how workers are started
 //! or fed, and Rust's standard library has none.
 //!
-//! [`testing`] holds what the examples' tests share. [`race_conditions`] shows why the tutorial's
-//! `race_condition.py` does not compile in Rust.
+//! [`testing`] holds what the examples' tests share.
 
 pub mod args;
 pub mod pool;
-pub mod race_conditions;
 pub mod report;
 pub mod server;
 pub mod testing;
