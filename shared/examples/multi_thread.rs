@@ -65,6 +65,7 @@ async fn download_all_sites(args: &Args) -> anyhow::Result<ExitCode> {
     let client = Client::builder().no_proxy().timeout(Duration::from_secs(30)).build()?;
     let semaphore = Arc::new(Semaphore::new(args.limit.into()));
     let start_time = Instant::now();
+    // Python: async with asyncio.TaskGroup() as tg: tg.create_task(download_site(url, session))
     let mut downloads = JoinSet::new();
     for _ in 0..args.repeat {
         for site in shared::tutorial::SITES {
