@@ -9,16 +9,16 @@
 //! or fed, and Rust's standard library has none.
 //!
 //! Features: `io` (the I/O examples: options with URLs, the look-alike server; brings reqwest,
-//! tokio and axum) and `pool` (the process pool). The CPU examples turn on neither but `pool`, so
+//! tokio and axum) and `pool` (the process pool). The CPU examples turn on at most `pool`, so
 //! `cargo run -p cpu_sync` builds no web stack. The tests' shared checks are in the `testkit`
-//! crate beside this one (`shared/testkit`), a dev-dependency only.
+//! crate beside this one (`shared/testkit`), a dev-dependency only. The lessons beyond the
+//! seven ports are cargo examples of this package (`shared/examples/`).
 
 pub mod args;
 #[cfg(feature = "io")]
 pub mod client;
 #[cfg(feature = "pool")]
 pub mod pool;
-pub mod race_conditions;
 pub mod report;
 #[cfg(feature = "io")]
 pub mod server;

@@ -1,14 +1,15 @@
-//! The direct port in `shared::race_conditions` is a `compile_fail,E0499` doctest, but stable
-//! rustdoc does not check a `compile_fail` block's error code: the doctest would pass if the port
-//! failed for any other reason, such as a typo. This test compiles the block with rustc itself,
+//! The direct port of race_condition.py is a `compile_fail,E0499` block in the header of the
+//! `race_conditions` example (shared/examples/race_conditions.rs), which no tool compiles by itself
+//! (and stable rustdoc would not check a `compile_fail` block's error code: it would pass if the
+//! port failed for any other reason, such as a typo). This test compiles the block with rustc,
 //! against the crossbeam that cargo built for these tests, and checks that E0499 is its only error.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-const DOC: &str = include_str!("../src/race_conditions.rs");
+const DOC: &str = include_str!("../examples/race_conditions.rs");
 
-/// The lines of the doc's `compile_fail,E0499` block, without their `//! ` prefix.
+/// The lines of the header's `compile_fail,E0499` block, without their `//! ` prefix.
 fn direct_port() -> String {
     let start = "//! ```compile_fail,E0499\n";
     let at = DOC.find(start).expect("the doc has a compile_fail,E0499 block") + start.len();
