@@ -130,3 +130,20 @@ fn a_full_stdout_or_stderr_ends_the_run_with_its_status() {
     // Nothing needs stderr when every download works.
     assert_eq!(run(null(), full().into()), Some(0), "stderr full");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_between_downloads_fails_one_site() {
+    // The server runs in this test, so that it answers while the example is stopped.
+    let server = SitesServer::start(Duration::from_millis(1)).expect("starting the server");
+    let jython = server.url_for("https://www.jython.org");
+    let mut args = vec![jython.as_str(); 100];
+    args.extend(["--repeat", "1", "--workers", "2"]);
+    let finished = pool::kill_idle_worker(IO_PROCESSES, &args, 2);
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.summary().starts_with("Downloaded 99 of 100 sites in "), "{finished:#?}");
+    let report = finished.stderr_lines("Failed to download");
+    assert_eq!(report.len(), 1, "{}", finished.stderr);
+    let died = format!("Failed to download {jython}: Process-1 died while running download_site(");
+    assert!(report[0].starts_with(&died), "{}", report[0]);
+}

@@ -95,7 +95,8 @@ pub fn signal_busy_worker(
 
 /// Runs `binary` with `args` and the trace on, on a pool of `workers` with more tasks than they
 /// can finish at once, and kills a worker between two tasks: stops the parent (SIGSTOP), waits
-/// until `Process-1` has answered all it held and sleeps waiting for more, kills it with SIGKILL,
+/// until `Process-1` has answered all it held and sleeps waiting for more (or, if it never does,
+/// sleeps inside a task), kills it with SIGKILL,
 /// and lets the parent go on (SIGCONT), which then sends that dead worker its next task. Returns
 /// the run.
 pub fn kill_idle_worker(binary: &str, args: &[&str], workers: usize) -> Finished {
@@ -107,7 +108,9 @@ pub fn kill_idle_worker(binary: &str, args: &[&str], workers: usize) -> Finished
     wait_for_trace(&running, |line| line.event == "done");
     let parent = running.pid();
     send_signal(parent, "STOP");
-    let idle = wait_until(Duration::from_secs(10), || is_sleeping(first.pid));
+    // Asleep twice, 100 ms apart: done with what it held, not waiting inside a task.
+    let asleep = || is_sleeping(first.pid) && sleep_then(Duration::from_millis(100));
+    let idle = wait_until(Duration::from_secs(10), || asleep() && is_sleeping(first.pid));
     send_signal(first.pid, "KILL");
     send_signal(parent, "CONT");
     let finished = running.finish();
@@ -161,6 +164,12 @@ fn process_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The state follows the command name, which is in parentheses and may contain spaces.
     stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Sleeps for `pause`; true.
+fn sleep_then(pause: Duration) -> bool {
+    thread::sleep(pause);
+    true
 }
 
 /// Waits up to `timeout` for `done` to hold; returns whether it did.
