@@ -235,18 +235,9 @@ impl ProcessPool {
             std::any::type_name::<F>(),
         );
         let function = short_name(std::any::type_name::<F>());
-        let inputs: Vec<anyhow::Result<Value>> =
-            items.iter().map(|item| Ok(serde_json::to_value(item.borrow())?)).collect();
-        let (sendable, mut results): (Vec<Value>, Vec<Option<_>>) = inputs
-            .into_iter()
-            .map(|input| match input {
-                Ok(value) => (value, None),
-                Err(error) => (Value::Null, Some(Err(error))),
-            })
-            .unzip();
-        let outputs = self.lock().run(&sendable, function);
-        let decoded = outputs.into_iter().map(|output| Ok(serde_json::from_value(output?)?));
-        results.iter_mut().zip(decoded).map(|(early, late)| early.take().unwrap_or(late)).collect()
+        let inputs = items.iter().map(|item| Ok(serde_json::to_value(item.borrow())?)).collect();
+        let outputs = self.lock().run(inputs, function);
+        outputs.into_iter().map(|output| Ok(serde_json::from_value(output?)?)).collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Workers> {

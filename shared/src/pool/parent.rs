@@ -121,10 +121,22 @@ impl Workers {
     }
 
     /// Runs every input through the workers, `function` naming the task in messages; `Ok` holds a
-    /// task's output.
-    pub(super) fn run(&mut self, inputs: &[Value], function: &str) -> Vec<anyhow::Result<Value>> {
-        let mut results: Vec<Option<anyhow::Result<Value>>> = inputs.iter().map(|_| None).collect();
-        let mut pending: VecDeque<usize> = (0..inputs.len()).collect();
+    /// task's output. An input that could not be encoded fails without being sent.
+    pub(super) fn run(
+        &mut self,
+        inputs: Vec<anyhow::Result<Value>>,
+        function: &str,
+    ) -> Vec<anyhow::Result<Value>> {
+        let (inputs, mut results): (Vec<Value>, Vec<Option<anyhow::Result<Value>>>) = inputs
+            .into_iter()
+            .map(|input| match input {
+                Ok(input) => (input, None),
+                Err(error) => (Value::Null, Some(Err(error))),
+            })
+            .unzip();
+        let inputs = &inputs[..];
+        let mut pending: VecDeque<usize> =
+            (0..inputs.len()).filter(|&task| results[task].is_none()).collect();
         self.dispatch_all(&mut pending, inputs);
         while self.workers.iter().any(|worker| !worker.sent.is_empty()) {
             let Ok(event) = self.events.recv() else { break };
