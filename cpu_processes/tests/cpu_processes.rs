@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use shared::pool::TRACE_VAR;
 use testkit::Finished;
 use testkit::pool::{self, TraceLine, traced};
 
@@ -101,4 +102,59 @@ fn no_busy_worker_outlives_a_killed_parent() {
     // fib(60) would take hours: the workers are busy computing when the parent dies.
     let args = ["--n", "60", "--repeat", "2", "--workers", "2"];
     pool::check_no_worker_outlives_a_killed_parent(CPU_PROCESSES, &args, 2);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_by_sigpipe_is_only_a_dead_worker() {
+    // SIGPIPE usually means "stdout closed"; sent to a worker, it must not end the pool.
+    let args = ["--n", "44", "--repeat", "2", "--workers", "2"];
+    let (finished, busy) =
+        pool::signal_busy_worker(CPU_PROCESSES, &args, 2, "PIPE", |line| line.task() == Some(0));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.summary().starts_with("Computed 1 of 2 in "), "{finished:#?}");
+    let failed = finished.stderr_lines("Computation failed");
+    assert_eq!(failed.len(), 1, "{}", finished.stderr);
+    let died = format!("Computation failed: {} died while running fib(44) (", busy.worker);
+    assert!(failed[0].starts_with(&died), "{}", failed[0]);
+    assert!(failed[0].contains("SIGPIPE") || failed[0].contains("signal: 13"), "{}", failed[0]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_between_tasks_fails_one_task() {
+    // fib(30) takes milliseconds: 500 of them keep the pool busy while the test acts.
+    let args = ["--n", "30", "--repeat", "500", "--workers", "2"];
+    let finished = pool::kill_idle_worker(CPU_PROCESSES, &args, 2);
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.summary().starts_with("Computed 499 of 500 in "), "{}", finished.summary());
+    assert!(finished.summary().ends_with(" seconds (1 failed)"), "{}", finished.summary());
+    let failed = finished.stderr_lines("Computation failed");
+    assert_eq!(failed.len(), 1, "{}", finished.stderr);
+    let died = "Computation failed: Process-1 died while running fib(30) (";
+    assert!(failed[0].starts_with(died), "{}", failed[0]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_or_stderr_ends_the_run_with_its_status() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let null = || std::process::Stdio::null();
+    let args = ["--n", "20", "--repeat", "4", "--workers", "2"];
+    let run = |stdout, stderr| {
+        testkit::run_writing_to(testkit::command(CPU_PROCESSES).args(args), stdout, stderr)
+    };
+    // The summary cannot be printed, and the status says so.
+    assert_eq!(run(full().into(), null()), Some(1), "stdout full");
+    assert_eq!(run(full().into(), full().into()), Some(1), "stdout and stderr full");
+    assert_eq!(run(null(), full().into()), Some(0), "stderr full");
+}
+
+#[test]
+fn the_trace_stays_off_when_set_to_0() {
+    let finished = testkit::run(
+        testkit::command(CPU_PROCESSES).args(["--n", "1", "--repeat", "1"]).env(TRACE_VAR, "0"),
+    );
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert!(!finished.stderr.contains("pool:"), "{finished:#?}");
 }

@@ -64,8 +64,9 @@ fn a_killed_worker_fails_only_its_site() {
     // Without the kill the stalled download would outlast the test's time limit.
     let args = [&jython, &jython, &stall, &jython, &jython, "--repeat", "1", "--workers", "2"];
     let args: Vec<&str> = args.into_iter().chain(["--timeout", "600"]).collect();
+    let input = format!("{stall:?}"); // The trace shows inputs in JSON.
     let (finished, busy) =
-        pool::kill_busy_worker(IO_PROCESSES, &args, 2, |line| line.value() == Some(&stall));
+        pool::kill_busy_worker(IO_PROCESSES, &args, 2, |line| line.value() == Some(&input));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
     assert_eq!(finished.stdout.lines().count(), 5, "{finished:#?}");
     assert!(finished.summary().starts_with("Downloaded 4 of 5 sites in "), "{finished:#?}");
@@ -90,4 +91,59 @@ fn no_worker_outlives_a_killed_parent() {
 fn ends_quietly_when_its_output_is_cut_short() {
     let args = ["--local", "--latency", "1", "--repeat", "20", "--workers", "2"];
     testkit::check_quiet_when_stdout_closes(IO_PROCESSES, &args);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_by_sigpipe_fails_only_its_site() {
+    // SIGPIPE usually means "stdout closed"; sent to a worker, it means only a dead worker.
+    let server = SitesServer::start(Duration::from_millis(20)).expect("starting the server");
+    let jython = server.url_for("https://www.jython.org");
+    let stall = server.fault_url(Fault::Stall);
+    let args = [&jython, &stall, &jython, "--repeat", "1", "--workers", "2", "--timeout", "600"];
+    let input = format!("{stall:?}");
+    let (finished, busy) = pool::signal_busy_worker(IO_PROCESSES, &args, 2, "PIPE", |line| {
+        line.value() == Some(&input)
+    });
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.summary().starts_with("Downloaded 2 of 3 sites in "), "{finished:#?}");
+    let report = finished.stderr_lines("Failed to download");
+    assert_eq!(report.len(), 1, "{}", finished.stderr);
+    let died =
+        format!("Failed to download {stall}: {} died while running download_site(", busy.worker);
+    assert!(report[0].starts_with(&died), "{}", report[0]);
+    assert!(report[0].contains("SIGPIPE") || report[0].contains("signal: 13"), "{}", report[0]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_or_stderr_ends_the_run_with_its_status() {
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let null = || std::process::Stdio::null();
+    let args = ["--local", "--latency", "1", "--repeat", "1", "--workers", "2"];
+    let run = |stdout, stderr| {
+        testkit::run_writing_to(testkit::command(IO_PROCESSES).args(args), stdout, stderr)
+    };
+    // No line can be printed, so no download counts; the status says so.
+    assert_eq!(run(full().into(), null()), Some(1), "stdout full");
+    assert_eq!(run(full().into(), full().into()), Some(1), "stdout and stderr full");
+    // Nothing needs stderr when every download works.
+    assert_eq!(run(null(), full().into()), Some(0), "stderr full");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_worker_killed_between_downloads_fails_one_site() {
+    // The server runs in this test, so that it answers while the example is stopped.
+    let server = SitesServer::start(Duration::from_millis(1)).expect("starting the server");
+    let jython = server.url_for("https://www.jython.org");
+    let mut args = vec![jython.as_str(); 100];
+    args.extend(["--repeat", "1", "--workers", "2"]);
+    let finished = pool::kill_idle_worker(IO_PROCESSES, &args, 2);
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.summary().starts_with("Downloaded 99 of 100 sites in "), "{finished:#?}");
+    let report = finished.stderr_lines("Failed to download");
+    assert_eq!(report.len(), 1, "{}", finished.stderr);
+    let died = format!("Failed to download {jython}: Process-1 died while running download_site(");
+    assert!(report[0].starts_with(&died), "{}", report[0]);
 }

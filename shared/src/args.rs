@@ -72,6 +72,7 @@ pub struct IoArgs {
 /// workers as their set-up arguments, Python's `initargs`.
 #[cfg(feature = "io")]
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "pool", derive(serde::Serialize, serde::Deserialize))]
 pub struct ClientSettings {
     /// `--timeout`: the most one download may take. Python's `requests` has no default timeout and
     /// can hang forever; reqwest's async client has none either. Ours always has one.

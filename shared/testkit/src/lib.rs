@@ -19,7 +19,7 @@ pub mod pool;
 mod process;
 pub mod timeline;
 
-pub use process::{Finished, Running, TIME_LIMIT, command, run};
+pub use process::{Finished, Running, TIME_LIMIT, command, run, run_writing_to};
 
 /// A URL on 127.0.0.1 where nothing listens: the port was free a moment ago (bound, noted,
 /// released).

@@ -48,7 +48,8 @@ impl TraceLine {
         rest.split(':').next()?.parse().ok()
     }
 
-    /// For `runs` lines: the task's input; for `done` lines: `ok VALUE` or `error MESSAGE`.
+    /// For `runs` lines: the task's input; for `done` lines: `ok VALUE` or `error MESSAGE` (values
+    /// in JSON: `35`, `"http://127.0.0.1:8000/"`).
     pub fn value(&self) -> Option<&str> {
         self.detail.split_once(": ").map(|(_, value)| value)
     }
@@ -74,11 +75,47 @@ pub fn kill_busy_worker(
     workers: usize,
     busy: impl Fn(&TraceLine) -> bool,
 ) -> (Finished, TraceLine) {
+    signal_busy_worker(binary, args, workers, "KILL", busy)
+}
+
+/// [`kill_busy_worker`] with another signal, such as `PIPE` (as `kill -PIPE` sends it).
+pub fn signal_busy_worker(
+    binary: &str,
+    args: &[&str],
+    workers: usize,
+    signal: &str,
+    busy: impl Fn(&TraceLine) -> bool,
+) -> (Finished, TraceLine) {
     let running = Running::start(traced(binary).args(args));
     let _cleanup = KillOnDrop(worker_pids(&running, workers));
     let busy = wait_for_trace(&running, |line| line.event == "runs" && busy(line));
-    kill_pid(busy.pid);
+    send_signal(busy.pid, signal);
     (running.finish(), busy)
+}
+
+/// Runs `binary` with `args` and the trace on, on a pool of `workers` with more tasks than they
+/// can finish at once, and kills a worker between two tasks: stops the parent (SIGSTOP), waits
+/// until `Process-1` has answered all it held and sleeps waiting for more (or, if it never does,
+/// sleeps inside a task), kills it with SIGKILL,
+/// and lets the parent go on (SIGCONT), which then sends that dead worker its next task. Returns
+/// the run.
+pub fn kill_idle_worker(binary: &str, args: &[&str], workers: usize) -> Finished {
+    let running = Running::start(traced(binary).args(args));
+    let ready: Vec<TraceLine> =
+        (0..workers).map(|_| wait_for_trace(&running, |line| line.event == "ready")).collect();
+    let _cleanup = KillOnDrop(ready.iter().map(|line| line.pid).collect());
+    let first = ready.iter().find(|line| line.worker == "Process-1").expect("Process-1 started");
+    wait_for_trace(&running, |line| line.event == "done");
+    let parent = running.pid();
+    send_signal(parent, "STOP");
+    // Asleep twice, 100 ms apart: done with what it held, not waiting inside a task.
+    let asleep = || is_sleeping(first.pid) && sleep_then(Duration::from_millis(100));
+    let idle = wait_until(Duration::from_secs(10), || asleep() && is_sleeping(first.pid));
+    send_signal(first.pid, "KILL");
+    send_signal(parent, "CONT");
+    let finished = running.finish();
+    assert!(idle, "Process-1 never waited for a task: {finished:#?}");
+    finished
 }
 
 /// Runs `binary` with `args` and the trace on, on a pool of `workers` whose tasks never end, kills
@@ -108,18 +145,48 @@ pub fn check_help_hides_the_worker_flag(binary: &str) {
 
 /// Sends SIGKILL to process `pid`, as `kill -9` does.
 fn kill_pid(pid: u32) {
-    let _ = Command::new("kill").args(["-9", &pid.to_string()]).stderr(Stdio::null()).status();
+    send_signal(pid, "KILL");
+}
+
+/// Sends `signal` (`KILL`, `PIPE`, `STOP`, ...) to process `pid`, as `kill -SIGNAL` does.
+fn send_signal(pid: u32, signal: &str) {
+    let signal = format!("-{signal}");
+    let _ = Command::new("kill").args([&signal, &pid.to_string()]).stderr(Stdio::null()).status();
+}
+
+/// Whether process `pid` sleeps (state `S`): a worker waiting for its next task.
+fn is_sleeping(pid: u32) -> bool {
+    process_state(pid) == Some('S')
+}
+
+/// The state letter of process `pid` (`R`, `S`, `Z`, ...), from `/proc`.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the command name, which is in parentheses and may contain spaces.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Sleeps for `pause`; true.
+fn sleep_then(pause: Duration) -> bool {
+    thread::sleep(pause);
+    true
+}
+
+/// Waits up to `timeout` for `done` to hold; returns whether it did.
+fn wait_until(timeout: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    true
 }
 
 /// Whether process `pid` is still running (a zombie, dead but not yet reaped, is not).
 fn is_running(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the command name, which is in parentheses and may contain spaces.
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
+    process_state(pid).is_some_and(|state| !matches!(state, 'Z' | 'X'))
 }
 
 /// Waits up to `timeout` until none of `pids` is running; returns those still running.

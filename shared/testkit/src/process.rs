@@ -71,6 +71,27 @@ pub fn run(command: &mut Command) -> Finished {
     Running::start(command).finish()
 }
 
+/// Runs `command` with its stdout and stderr going to `stdout` and `stderr` (such as `/dev/full`)
+/// instead of being captured, and returns its exit code (`None` if a signal ended it); panics if
+/// it takes longer than [`TIME_LIMIT`] (after killing it) or cannot start.
+pub fn run_writing_to(command: &mut Command, stdout: Stdio, stderr: Stdio) -> Option<i32> {
+    let description = format!("{command:?}");
+    let started = command.stdin(Stdio::null()).stdout(stdout).stderr(stderr).spawn();
+    let mut child = started.unwrap_or_else(|error| panic!("cannot start {description}: {error}"));
+    let deadline = Instant::now() + TIME_LIMIT;
+    loop {
+        match child.try_wait().expect("waiting for the example") {
+            Some(status) => return status.code(),
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{description} ran longer than {TIME_LIMIT:?}");
+            }
+        }
+    }
+}
+
 /// A running example whose stdout and stderr are read as they come, so that a test can act on a
 /// stderr line (such as the pool's trace) before the example ends. Dropping it kills the example,
 /// so that a test that fails early leaves nothing running.
@@ -135,6 +156,11 @@ impl Running {
                 return Some(line);
             }
         }
+    }
+
+    /// The example's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills the example itself with SIGKILL, as `kill -9` does: it gets no chance to clean up.
