@@ -610,7 +610,7 @@ impl Inner {
                         let start =
                             received.checked_sub(took).unwrap_or(received).max(worker.since);
                         let label = timeline_label(function, &inputs[task]);
-                        timeline::record(&worker.name, label, start, received, result.is_ok());
+                        timeline::record(&worker.name, label, start, received, &result);
                     }
                     if self.trace {
                         let outcome = match &result {
