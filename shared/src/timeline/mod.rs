@@ -7,7 +7,7 @@
 //! text says what the task returned when that is a number: `fib(35) = 9227465`.
 //!
 //! Without `--timeline` nothing is recorded: the global timeline stays empty and [`task`] only calls
-//! its closure (one atomic load more). The picture is a small hand-written SVG ([`svg`]): a few
+//! its closure (one atomic load more). The picture is a small hand-written SVG (`svg.rs`): a few
 //! rectangles and lines, self-contained and deterministic, where a plotting crate would bring
 //! system libraries (plotters) or an API larger than the drawing (svg).
 
@@ -125,7 +125,7 @@ shown_numbers!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 /// Turns recording on for this run: from now on [`task`], [`task_async`] and [`record`] record into
 /// `timeline`, and the summary line writes it. Returns false (and changes nothing) if a timeline was
-/// already set. Start-up ([`crate::startup`]) calls this for `--timeline`.
+/// already set. Start-up (`startup.rs`) calls this for `--timeline`.
 pub fn enable(timeline: Timeline) -> bool {
     TIMELINE.set(timeline).is_ok()
 }
