@@ -1,9 +1,9 @@
 //! What the examples' integration tests (`X/tests/*.rs`) share, so that no test file copies it: run
 //! an example's real binary with a time limit (to its end, or watching its stderr as it runs), read
 //! what it printed, and the checks that every I/O or CPU example must pass the same way (all pages
-//! read, failures reported, proxies bypassed, `fib` right ([`timeline::fib_values`]), bad command lines refused). Each
-//! example's own tests add what proves its approach, such as the server's peak number of requests
-//! in flight. What only the process pool's tests need is in [`pool`].
+//! read, failures reported, proxies bypassed, `fib` right ([`timeline::fib_values`]), bad command
+//! lines refused). Each example's own tests add what proves its approach, such as the server's
+//! peak number of requests in flight. What only the process pool's tests need is in [`pool`].
 //!
 //! Everything here panics on a failed check, with the example's output in the message.
 
