@@ -1,5 +1,5 @@
 //! `--timeline` draws this run: a lane per worker process, with a bar per call of fib that the
-//! worker timed, and a worker killed mid-call leaves a failed bar (checks in
+//! worker timed and whose hover text shows the value it sent back, and a worker killed mid-call leaves a failed bar (checks in
 //! `testkit::timeline`).
 
 use testkit::timeline;
@@ -27,4 +27,10 @@ fn a_worker_killed_mid_call_leaves_a_failed_bar() {
     let picture = timeline::Picture::parse(&svg);
     assert_eq!((picture.tasks, picture.failed_tasks), (2, 1), "{picture:#?}");
     assert!(picture.failed[0].starts_with("fib (failed): "), "{picture:#?}");
+}
+
+/// fib's values, end to end: the bars of fib(10) and fib(35) show what the binary computed.
+#[test]
+fn fib_is_right() {
+    timeline::fib_values(BIN, &["--workers", "2"]);
 }

@@ -33,10 +33,8 @@ pub use args::{CpuArgs, Knob};
 pub use client::{ClientSettingsExt, PageExt};
 #[cfg(feature = "pool")]
 pub use pool::ProcessPool;
+pub use report::{downloaded, report_computed, report_computed_results, succeeded};
 #[cfg(feature = "io")]
-pub use report::report_downloads;
-pub use report::{
-    downloaded, downloaded_async, report_computed, report_computed_results, succeeded,
-};
+pub use report::{downloaded_async, report_downloads};
 #[cfg(feature = "io")]
 pub use server::{Fault, SitesServer};

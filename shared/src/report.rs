@@ -42,15 +42,16 @@ pub fn downloaded(url: &str, download: impl FnOnce() -> anyhow::Result<()>) -> b
     succeeded(url, timeline::task(url, download))
 }
 
-/// [`downloaded`] for a future (io_async). A plain function returning the future, not an
-/// `async fn`, so that the future it returns holds the download's future once, not three times:
-/// io_async keeps up to `--limit` of them.
+/// [`downloaded`] for a future (io_async). A plain function returning a combinator, not an
+/// `async fn` or an `async` block, so that the future it returns holds the download's future once
+/// (an `async` block awaiting it would hold it twice): io_async keeps up to `--limit` of them.
+#[cfg(feature = "io")]
 pub fn downloaded_async<'a, F>(url: &'a str, download: F) -> impl Future<Output = bool> + 'a
 where
     F: Future<Output = anyhow::Result<()>> + 'a,
 {
-    let recorded = timeline::task_async(url, download);
-    async move { succeeded(url, recorded.await) }
+    use futures_util::FutureExt;
+    timeline::task_async(url, download).map(move |result| succeeded(url, result))
 }
 
 /// Prints the tutorial's summary, `Downloaded 160 sites in 14.29 seconds`, or, when some failed,

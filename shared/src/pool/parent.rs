@@ -159,7 +159,13 @@ impl Workers {
                     };
                     let start = received.checked_sub(took).unwrap_or(received).max(since);
                     let label = label(function, &inputs[task]);
-                    timeline::record(&worker.name, label, start, received, result.is_ok());
+                    // A bar's hover text shows what the task returned (`fib(35) = 9227465`);
+                    // `()`, which arrives as JSON's null, shows nothing.
+                    let shown = result.as_ref().map(|output| match output {
+                        Value::Null => String::new(),
+                        output => output.to_string(),
+                    });
+                    timeline::record(&worker.name, label, start, received, &shown);
                     if self.trace {
                         let outcome = match &result {
                             Ok(output) => format!("ok {output}"),

@@ -1,9 +1,9 @@
 //! What the examples' integration tests (`X/tests/*.rs`) share, so that no test file copies it: run
 //! an example's real binary with a time limit (to its end, or watching its stderr as it runs), read
 //! what it printed, and the checks that every I/O or CPU example must pass the same way (all pages
-//! read, failures reported, proxies bypassed, `fib` right, bad command lines refused). Each
-//! example's own tests add what proves its approach, such as the server's peak number of requests
-//! in flight. What only the process pool's tests need is in [`pool`].
+//! read, failures reported, proxies bypassed, `fib` right ([`timeline::fib_values`]), bad command
+//! lines refused). Each example's own tests add what proves its approach, such as the server's
+//! peak number of requests in flight. What only the process pool's tests need is in [`pool`].
 //!
 //! Everything here panics on a failed check, with the example's output in the message.
 
@@ -148,14 +148,6 @@ fn check_refused(binary: &str, common: &[&[&str]], extra: &[&[&str]]) {
         assert_eq!(finished.code, Some(2), "{args:?}: {finished:#?}");
         assert!(finished.stdout.is_empty(), "{args:?}: {finished:#?}");
     }
-}
-
-/// Checks a CPU example's `fib` (its `src/main.rs` compiled into the test with `#[path]`, since a
-/// binary crate exports nothing): the first Fibonacci numbers, and the tutorial's fib(35).
-pub fn check_fib(fib: fn(u32) -> u64) {
-    let first: Vec<u64> = (0..=10).map(fib).collect();
-    assert_eq!(first, [0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
-    assert_eq!(fib(35), 9_227_465);
 }
 
 /// Runs `command` (a CPU example with a small workload) and checks that it ends well: exit status

@@ -29,10 +29,15 @@ pub struct Picture {
     pub rows: Vec<usize>,
     /// How many tasks are drawn, counting each task merged into a block.
     pub tasks: usize,
+    /// The hover text of each bar drawn alone: `fib(35) = 9227465: 0.001 to 0.021 s (20 ms) on
+    /// main thread`.
+    pub bars: Vec<String>,
     /// The hover text of each failed bar drawn alone: `http://...: 0.021 to 0.023 s (2 ms) on ...`.
     pub failed: Vec<String>,
     /// How many failed tasks are drawn, alone or merged.
     pub failed_tasks: usize,
+    /// The legend's entries: `www.jython.org: 79`, `failed: 2`.
+    pub legend: Vec<String>,
 }
 
 impl Picture {
@@ -64,12 +69,22 @@ impl Picture {
             lanes: lane_nodes.iter().map(|node| lane(node, "data-worker")).collect(),
             rows: lane_nodes.iter().map(|node| lane(node, "data-rows").parse().unwrap()).collect(),
             tasks: bars.iter().map(count).sum(),
+            bars: bars
+                .iter()
+                .filter(|bar| bar.attribute("data-count").is_none())
+                .map(|bar| tooltip(bar))
+                .collect(),
             failed: bars
                 .iter()
                 .filter(|bar| bar.attribute("class") == Some("task failed"))
                 .map(|bar| tooltip(bar))
                 .collect(),
             failed_tasks: bars.iter().filter(is_failed).map(count).sum(),
+            legend: nodes(&document, |name| name == "legend")
+                .iter()
+                .flat_map(|legend| legend.descendants().filter_map(|node| node.text()))
+                .map(Into::into)
+                .collect(),
         }
     }
 }
@@ -143,6 +158,21 @@ pub fn fib(binary: &str, args: &[&str]) -> Picture {
     picture
 }
 
+/// Runs the CPU example `binary` (with `args`, such as `--workers 2`) on fib(10) once and fib(35)
+/// twice, and checks the values it computed, which its bars show: `fib(10) = 55`, `fib(35) =
+/// 9227465`. Calls that long are never merged into a block, so every bar is drawn alone.
+pub fn fib_values(binary: &str, args: &[&str]) {
+    for (n, repeat, value) in [("10", 1, 55), ("35", 2, 9_227_465)] {
+        let mut command = Command::new(binary);
+        command.args(args).args(["--n", n, "--repeat", &repeat.to_string()]);
+        let (finished, picture) = run_with_timeline(&mut command);
+        assert_eq!(finished.code, Some(0), "{finished:#?}");
+        assert_eq!(picture.bars.len(), repeat, "{picture:#?}");
+        let shown = format!("fib({n}) = {value}: ");
+        assert!(picture.bars.iter().all(|bar| bar.starts_with(&shown)), "{shown}{picture:#?}");
+    }
+}
+
 /// The lane names `thread 1`... or `Process-1`... of `count` workers: `numbered("Process-", 2)`.
 pub fn numbered(prefix: &str, count: usize) -> Vec<String> {
     (1..=count).map(|k| format!("{prefix}{k}")).collect()
@@ -157,27 +187,6 @@ fn example_name(binary: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::timeline::{Bar, Heading, Work, Worker, render};
-
-    #[test]
-    fn a_picture_reads_back() {
-        let bar = |worker: &str, start: u64, ok: bool| Bar {
-            worker: Worker::Named(worker.to_string()),
-            label: "http://127.0.0.1:1/www.jython.org".to_string(),
-            start: Duration::from_millis(start),
-            end: Duration::from_millis(start + 90),
-            ok,
-        };
-        let bars =
-            [bar("Process-2", 0, true), bar("Process-1", 0, false), bar("Process-1", 90, true)];
-        let heading = Heading { example: "io_processes".to_string(), work: Work::Downloads };
-        let picture = Picture::parse(&render(&heading, &bars, Duration::from_millis(180)));
-        assert!(picture.title.starts_with("io_processes: 3 downloads on 2 processes"));
-        assert_eq!(picture.lanes, numbered("Process-", 2));
-        assert_eq!(picture.rows, [1, 1]);
-        assert_eq!((picture.tasks, picture.failed_tasks), (3, 1));
-        assert!(picture.failed[0].contains("(failed)"), "{picture:#?}");
-    }
 
     #[test]
     #[should_panic(expected = "not well-formed")]
