@@ -193,6 +193,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn scripts_are_pointed_at_the_server_and_sized_as_told() {
+        use clap::Parser;
+        let options =
+            Options::parse_from(["compare", "--repeat", "2", "--n", "20", "--workers", "3"]);
+        let urls = [
+            "http://127.0.0.1:9/www.jython.org".to_string(),
+            "http://127.0.0.1:9/dice".to_string(),
+        ];
+        let io = "sites = [\"https://www.jython.org\", \"http://olympus.realpython.org/dice\"] * 80\nThreadPoolExecutor(max_workers=5)";
+        let rewritten = rewrite(io, true, "threads", &urls, &options, 2).unwrap();
+        assert_eq!(
+            rewritten,
+            "sites = [\"http://127.0.0.1:9/www.jython.org\", \"http://127.0.0.1:9/dice\"] * 2\nThreadPoolExecutor(max_workers=3)"
+        );
+        let cpu = "with ProcessPoolExecutor() as executor:\n    executor.map(fib, [35] * 20)";
+        let rewritten = rewrite(cpu, false, "processes", &urls, &options, 2).unwrap();
+        assert_eq!(
+            rewritten,
+            "with ProcessPoolExecutor(max_workers=2, ) as executor:\n    executor.map(fib, [20] * 20)"
+        );
+        assert!(rewrite("fib(40)", false, "sync", &urls, &options, 2).unwrap_err().contains("--n"));
+        assert!(rewrite("print()", true, "sync", &urls, &options, 2).unwrap_err().contains("URLs"));
+    }
+
+    #[test]
     fn the_summary_lines_parse_with_pythons_raw_floats() {
         assert_eq!(parse_summary("Computed in 23.308 seconds", false, 0), Some(23.308));
         assert_eq!(parse_summary("Downloaded 4 sites in 0.5 seconds", true, 4), Some(0.5));

@@ -150,7 +150,7 @@ fn cores_note(row: &Row, cores: usize) -> String {
 
 /// The fastest `row` could be, in seconds, and how that figure is made. None for a sequential CPU
 /// row, the yardstick, and for a parallel one when its sequential variant did not run.
-fn bound(
+pub fn bound(
     row: &Row,
     sync_name: Option<&str>,
     sync: Option<f64>,
@@ -179,7 +179,7 @@ fn bound(
 }
 
 /// The median of one figure over `row`'s runs; None if it failed or never completed a run.
-fn median(row: &Row, figure: impl Fn(&Run) -> f64) -> Option<f64> {
+pub fn median(row: &Row, figure: impl Fn(&Run) -> f64) -> Option<f64> {
     if row.failure.is_some() || row.runs.is_empty() {
         return None;
     }
