@@ -128,8 +128,9 @@ pub fn render(
 }
 
 /// For a CPU row: how many cores it used, and a warning when a run found fewer cores free than it
-/// needed (1 for a sequential or async run, its width up to the cores for a parallel one): then
-/// its time says more about the machine's load than about its approach.
+/// needed (1 for a sequential or async run, its width up to the cores for a parallel one), or,
+/// where that cannot be told, when it used less than 0.8 of a core: then its time says more about
+/// the machine's load than about its approach.
 fn cores_note(row: &Row, cores: usize) -> String {
     let needed = match row.approach {
         "threads" | "processes" => row.width.min(cores),
@@ -143,6 +144,12 @@ fn cores_note(row: &Row, cores: usize) -> String {
         let _ = write!(
             note,
             "; ⚠ needed {needed:.0} free, only {free:.2} were: other work ran, the time is not the approach's"
+        );
+    } else if let Some(used) = used.filter(|used| *used < 0.8) {
+        // Too short for /proc/stat, or no /proc: a CPU-bound run keeps at least one core busy.
+        let _ = write!(
+            note,
+            "; ⚠ got only {used:.2} of a core: other work ran, the time is not the approach's"
         );
     }
     note
