@@ -245,6 +245,9 @@ fn compare_in(
             }
         }
         let found = prepared.iter().find(|(name, _)| *name == script);
+        if found.is_none() && !interpreters.is_empty() {
+            note!("{script} is not in the --tutorial folder: left out");
+        }
         for (index, interpreter) in interpreters.iter().enumerate() {
             let Some((_, path)) = found else { continue };
             let width = match approach {

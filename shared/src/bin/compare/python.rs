@@ -44,13 +44,18 @@ pub fn probe(path: &Path) -> anyhow::Result<Interpreter> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .with_context(|| format!("--python {}: cannot run it", path.display()))?;
+        .with_context(|| {
+            format!("--python {}: cannot run it", crate::printable(&path.display().to_string()))
+        })?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait()?.is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            bail!("--python {}: no answer within 30 s", path.display());
+            bail!(
+                "--python {}: no answer within 30 s",
+                crate::printable(&path.display().to_string())
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -61,7 +66,7 @@ pub fn probe(path: &Path) -> anyhow::Result<Interpreter> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(
             "--python {}: not a Python that answers ({}): {}",
-            path.display(),
+            crate::printable(&path.display().to_string()),
             output.status,
             crate::printable(&crate::guard::tail(&stderr, 3))
         );
