@@ -4,17 +4,25 @@
 //!
 //! - `Client::builder().settings(&args.client).build()?` sets `--timeout`, and for sites that are
 //!   all on this machine bypasses proxies and loads no certificates (plain HTTP on 127.0.0.1 needs
-//!   none, and a container without a CA store still runs `--local`);
+//!   none, and a container without a CA store still runs `--local`); it looks names up within
+//!   `--timeout` ([`TimedResolver`]) and sends a GET once more when its connection closed before
+//!   any answer ([`retry_once_when_closed`]);
 //! - `client.get(url).send()?.page()?` is `.error_for_status()?.bytes()?` made strict: only a 2xx
 //!   answer is a page (reqwest rejects only 4xx and 5xx), and a body over `--max-page` fails as it
 //!   arrives, so that memory stays bounded whatever a server sends.
 
 use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
 
 use anyhow::bail;
+use reqwest::Method;
 use reqwest::StatusCode;
 use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::args::ClientSettings;
 
@@ -33,7 +41,10 @@ pub trait ClientSettingsExt {
 impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
     fn settings(self, settings: &ClientSettings) -> Self {
         MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
-        let builder = self.timeout(settings.timeout);
+        let builder = self
+            .timeout(settings.timeout)
+            .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
+            .retry(retry_once_when_closed());
         if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
     }
 }
@@ -41,8 +52,145 @@ impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
 impl ClientSettingsExt for reqwest::ClientBuilder {
     fn settings(self, settings: &ClientSettings) -> Self {
         MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
-        let builder = self.timeout(settings.timeout);
+        let builder = self
+            .timeout(settings.timeout)
+            .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
+            .retry(retry_once_when_closed());
         if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
+    }
+}
+
+/// The system's name lookup (`getaddrinfo`, as reqwest's own resolver uses), given up after
+/// `--timeout`. reqwest's total timeout does not cover its resolver, which runs on the runtime's
+/// blocking threads, and the runtime waits for those at exit: with a DNS server that never
+/// answers, each site took 5 to 10 s whatever `--timeout` said, and io_async went on for seconds
+/// after its summary. Here each lookup runs on a thread of its own that nobody waits for: when it
+/// takes too long, the download fails, naming the lookup, and the thread ends whenever the system
+/// answers. (URLs with an IP address, such as `--local`'s, need no lookup.)
+pub struct TimedResolver {
+    timeout: Duration,
+    lookup: fn(&str) -> std::io::Result<Vec<SocketAddr>>,
+}
+
+impl TimedResolver {
+    /// The system's lookup, within `timeout`.
+    pub fn system(timeout: Duration) -> TimedResolver {
+        TimedResolver::with_lookup(timeout, |host| Ok((host, 0).to_socket_addrs()?.collect()))
+    }
+
+    /// Any `lookup` function within `timeout`: the tests' way to try one that never answers.
+    pub fn with_lookup(
+        timeout: Duration,
+        lookup: fn(&str) -> std::io::Result<Vec<SocketAddr>>,
+    ) -> TimedResolver {
+        TimedResolver { timeout, lookup }
+    }
+}
+
+impl Resolve for TimedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let (timeout, lookup, host) = (self.timeout, self.lookup, name.as_str().to_string());
+        Box::pin(async move {
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            let looking_up = move || {
+                let _ = answer.send(lookup(&host));
+            };
+            thread::Builder::new()
+                .name("name-lookup".into())
+                .spawn(looking_up)
+                .map_err(|error| format!("cannot start a thread to look the name up: {error}"))?;
+            match tokio::time::timeout(timeout, answered).await {
+                Ok(Ok(Ok(addresses))) => Ok(Box::new(addresses.into_iter()) as Addrs),
+                Ok(Ok(Err(error))) => Err(error.into()),
+                Ok(Err(_)) => Err("the name lookup ended without an answer".into()),
+                Err(_) => Err(format!("name lookup timed out after {timeout:?}").into()),
+            }
+        })
+    }
+}
+
+/// Retries a GET once when its connection closed before any byte of the answer came back. A
+/// server may close an idle connection while the client is already sending it the next request
+/// (HTTP/1.1 allows it, and many servers close after each answer without saying so): the client
+/// cannot tell in time, and 3 to 35% of downloads failed against such a server. A GET that got
+/// nothing back is safe to send again, and once is enough, as the retry gets a new connection.
+/// Within `--timeout`, which covers the retry too.
+pub fn retry_once_when_closed() -> reqwest::retry::Builder {
+    reqwest::retry::for_host(AnyHost).no_budget().max_retries_per_request(1).classify_fn(
+        |attempt| {
+            let closed = attempt.error().is_some_and(closed_before_answer);
+            if attempt.method() == Method::GET && closed {
+                attempt.retryable()
+            } else {
+                attempt.success()
+            }
+        },
+    )
+}
+
+/// Every host is in the retry's scope.
+struct AnyHost;
+
+impl PartialEq<&str> for AnyHost {
+    fn eq(&self, _: &&str) -> bool {
+        true
+    }
+}
+
+/// Whether `error` says the connection ended before an answer: hyper's "connection closed before
+/// message completed", or a reset from the server.
+fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(error) = error.downcast_ref::<hyper::Error>() {
+            if error.is_incomplete_message() {
+                return true;
+            }
+        }
+        if let Some(error) = error.downcast_ref::<std::io::Error>() {
+            if error.kind() == std::io::ErrorKind::ConnectionReset {
+                return true;
+            }
+        }
+        cause = error.source();
+    }
+    false
+}
+
+/// With sites that are not all on this machine, checks before the run that HTTPS can be set up:
+/// that `SSL_CERT_FILE`, when set, is a regular file (a FIFO there hung start-up for ever, and
+/// `/dev/zero` filled memory), and that the system's CA certificates load. Returns what to tell
+/// the user when they do not.
+pub(crate) fn check_certificates(settings: &ClientSettings) -> Result<(), String> {
+    if settings.on_this_machine {
+        return Ok(());
+    }
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE") {
+        let path = std::path::Path::new(&file);
+        if !std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) {
+            return Err(format!(
+                "SSL_CERT_FILE={} is not a certificate file: point it at a PEM bundle, or unset \
+                 it. (--local needs no certificates.)",
+                path.display()
+            ));
+        }
+    }
+    match reqwest::Client::builder().build() {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            let mut reason = error.to_string();
+            let mut cause = std::error::Error::source(&error);
+            while let Some(error) = cause {
+                reason += &format!(": {error}");
+                cause = error.source();
+            }
+            Err(format!(
+                "Cannot set up HTTPS ({reason}). The real sites need the system's CA \
+                 certificates: install them (Debian or Ubuntu: apt-get install ca-certificates; \
+                 Fedora: dnf install ca-certificates; Alpine: apk add ca-certificates), or point \
+                 SSL_CERT_FILE at a PEM bundle. --local needs none."
+            ))
+        }
     }
 }
 

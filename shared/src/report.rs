@@ -75,7 +75,8 @@ fn nothing_downloaded_hint(args: &IoArgs) -> &'static str {
     if args.local.is_some() {
         "No site could be downloaded, even from the look-alike sites: see why above."
     } else if args.client.on_this_machine {
-        "No site could be downloaded: nothing answered at those addresses on this machine."
+        "No site could be downloaded from these addresses on this machine: nothing answered, or \
+         what answered sent no page (see why above)."
     } else {
         "No site could be downloaded. Without internet, add --local for the look-alike sites."
     }
