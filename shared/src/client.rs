@@ -247,3 +247,70 @@ fn check_size(size: usize, max: u64) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup that never answers in time: the test's stand-in for a DNS server that is down.
+    fn stuck(_: &str) -> std::io::Result<Vec<SocketAddr>> {
+        thread::sleep(Duration::from_secs(60));
+        Ok(Vec::new())
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    }
+
+    fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(error) = cause {
+            text += &format!(": {error}");
+            cause = error.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_lookup_that_never_answers_fails_after_the_timeout() {
+        let resolver = TimedResolver::with_lookup(Duration::from_millis(50), stuck);
+        let name = "slow-dns.example.test".parse().unwrap();
+        let runtime = runtime();
+        let result = runtime.block_on(resolver.resolve(name));
+        let error = result.err().expect("a stuck lookup cannot succeed");
+        assert!(error.to_string().contains("name lookup timed out"), "{error}");
+        // The runtime does not wait for the lookup's thread (it would for 60 s).
+        drop(runtime);
+    }
+
+    #[test]
+    fn a_download_whose_lookup_never_answers_fails_naming_the_lookup() {
+        let resolver = TimedResolver::with_lookup(Duration::from_millis(50), stuck);
+        let client = reqwest::Client::builder().no_proxy().dns_resolver(Arc::new(resolver));
+        let client = client.timeout(Duration::from_secs(30)).build().unwrap();
+        let runtime = runtime();
+        let result =
+            runtime.block_on(async { client.get("http://slow-dns.example.test/").send().await });
+        let error = result.err().expect("a stuck lookup cannot succeed");
+        assert!(error_chain(&error).contains("name lookup timed out"), "{}", error_chain(&error));
+        drop(runtime);
+    }
+
+    #[test]
+    fn the_system_lookup_finds_localhost() {
+        let resolver = TimedResolver::system(Duration::from_secs(10));
+        let addresses = runtime().block_on(resolver.resolve("localhost".parse().unwrap()));
+        let addresses: Vec<_> = addresses.unwrap().collect();
+        assert!(!addresses.is_empty() && addresses.iter().all(|a| a.ip().is_loopback()));
+    }
+
+    #[test]
+    fn only_a_connection_closed_before_any_answer_is_retried() {
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(closed_before_answer(&reset));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(!closed_before_answer(&refused));
+        assert!(!closed_before_answer(&*anyhow::anyhow!("HTTP status 500").into_boxed_dyn_error()));
+    }
+}
