@@ -60,3 +60,9 @@ fn an_unwritable_timeline_fails_before_any_download() {
 fn urls_are_printed_escaped() {
     testkit::check_urls_are_printed_escaped(IO_ASYNC, &[]);
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_files_limit_notes_only_its_own_option() {
+    testkit::check_open_files_note_names_only_its_option(IO_ASYNC, Some("limit"));
+}

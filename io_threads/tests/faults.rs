@@ -73,3 +73,9 @@ fn a_thread_the_system_refuses_ends_the_run_with_a_message() {
     assert!(finished.stderr.contains("cannot start a download thread"), "{finished:#?}");
     assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_files_limit_notes_only_its_own_option() {
+    testkit::check_open_files_note_names_only_its_option(IO_THREADS, Some("workers"));
+}

@@ -60,13 +60,20 @@ impl ClientSettingsExt for reqwest::ClientBuilder {
     }
 }
 
+/// The most name lookups waiting at once, each on its own thread (see [`TimedResolver`]).
+const MAX_LOOKUP_THREADS: usize = 64;
+
+static LOOKUP_THREADS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_LOOKUP_THREADS);
+
 /// The system's name lookup (`getaddrinfo`, as reqwest's own resolver uses), given up after
 /// `--timeout`. reqwest's total timeout does not cover its resolver, which runs on the runtime's
 /// blocking threads, and the runtime waits for those at exit: with a DNS server that never
 /// answers, each site took 5 to 10 s whatever `--timeout` said, and io_async went on for seconds
 /// after its summary. Here each lookup runs on a thread of its own that nobody waits for: when it
 /// takes too long, the download fails, naming the lookup, and the thread ends whenever the system
-/// answers. (URLs with an IP address, such as `--local`'s, need no lookup.)
+/// answers. At most 64 lookups wait at once, so that a short `--timeout` against a dead DNS server
+/// cannot pile up threads. (URLs with an IP address, such as `--local`'s, need no lookup.)
 pub struct TimedResolver {
     timeout: Duration,
     lookup: fn(&str) -> std::io::Result<Vec<SocketAddr>>,
@@ -90,19 +97,26 @@ impl TimedResolver {
 impl Resolve for TimedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let (timeout, lookup, host) = (self.timeout, self.lookup, name.as_str().to_string());
-        Box::pin(async move {
+        let looked_up = async move {
+            // A thread that waits for a dead DNS server holds its permit until the system gives
+            // up (20 s or more), so that lookups given up on cannot pile up without bound.
+            let permit = LOOKUP_THREADS.acquire().await.map_err(|error| error.to_string())?;
             let (answer, answered) = tokio::sync::oneshot::channel();
             let looking_up = move || {
                 let _ = answer.send(lookup(&host));
+                drop(permit);
             };
             thread::Builder::new()
                 .name("name-lookup".into())
                 .spawn(looking_up)
                 .map_err(|error| format!("cannot start a thread to look the name up: {error}"))?;
-            match tokio::time::timeout(timeout, answered).await {
+            answered.await.map_err(|_| "the name lookup ended without an answer".to_string())
+        };
+        Box::pin(async move {
+            match tokio::time::timeout(timeout, looked_up).await {
                 Ok(Ok(Ok(addresses))) => Ok(Box::new(addresses.into_iter()) as Addrs),
                 Ok(Ok(Err(error))) => Err(error.into()),
-                Ok(Err(_)) => Err("the name lookup ended without an answer".into()),
+                Ok(Err(error)) => Err(error.into()),
                 Err(_) => Err(format!("name lookup timed out after {timeout:?}").into()),
             }
         })
@@ -138,7 +152,8 @@ impl PartialEq<&str> for AnyHost {
 }
 
 /// Whether `error` says the connection ended before an answer: hyper's "connection closed before
-/// message completed", or a reset from the server.
+/// message completed", a reset from the server, or, over HTTP/2, what reqwest's default policy
+/// (which a policy of our own replaces) retries: a graceful GOAWAY or a refused stream.
 fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(error);
     while let Some(error) = cause {
@@ -147,7 +162,12 @@ fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
         let reset = error
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset);
-        if incomplete || reset {
+        let refused = error.downcast_ref::<h2::Error>().is_some_and(|e| {
+            let go_away = e.is_go_away() && e.reason() == Some(h2::Reason::NO_ERROR);
+            let refused = e.is_reset() && e.reason() == Some(h2::Reason::REFUSED_STREAM);
+            e.is_remote() && (go_away || refused)
+        });
+        if incomplete || reset || refused {
             return true;
         }
         cause = error.source();
@@ -206,6 +226,7 @@ impl PageExt for reqwest::blocking::Response {
     fn page(self) -> anyhow::Result<Vec<u8>> {
         check_status(self.status(), self.url())?;
         let max = MAX_PAGE.load(Ordering::Relaxed);
+        check_size(self.content_length().unwrap_or(0), max)?;
         let mut body = Vec::new();
         self.take(max + 1).read_to_end(&mut body)?;
         check_size(body.len(), max)?;
@@ -219,6 +240,7 @@ impl PageExt for reqwest::Response {
         Box::pin(async move {
             check_status(self.status(), self.url())?;
             let max = MAX_PAGE.load(Ordering::Relaxed);
+            check_size(self.content_length().unwrap_or(0), max)?;
             let mut body = Vec::new();
             while let Some(chunk) = self.chunk().await? {
                 check_size(body.len() + chunk.len(), max)?;
@@ -239,8 +261,9 @@ fn check_status(status: StatusCode, url: &Url) -> anyhow::Result<()> {
     }
 }
 
-fn check_size(size: usize, max: u64) -> anyhow::Result<()> {
-    if size as u64 > max {
+/// A body of `size` bytes, counted as it arrives or announced by `Content-Length`, fits `max`.
+fn check_size(size: impl TryInto<u64>, max: u64) -> anyhow::Result<()> {
+    if size.try_into().unwrap_or(u64::MAX) > max {
         bail!("the page is larger than --max-page ({} MiB)", max / (1024 * 1024));
     }
     Ok(())

@@ -201,12 +201,14 @@ impl SitesServer {
             runtime.block_on(async move {
                 let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => listener,
-                    Err(error) => return eprintln!("sites server: {error}"),
+                    Err(error) => {
+                        return crate::report::warn(format_args!("sites server: {error}"));
+                    }
                 };
                 tokio::select! {
                     result = axum::serve(listener, router(state)) => {
                         if let Err(error) = result {
-                            eprintln!("sites server: {error}");
+                            crate::report::warn(format_args!("sites server: {error}"));
                         }
                     }
                     _ = stopped => {}

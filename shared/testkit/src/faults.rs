@@ -298,3 +298,26 @@ pub fn check_urls_are_printed_escaped(binary: &str, args: &[&str]) {
     assert_eq!(finished.stderr.matches("Failed to download").count(), 1, "{finished:#?}");
     assert!(finished.stderr.contains("%1B[31m"), "{finished:#?}");
 }
+
+/// Runs `binary --local` under `ulimit -n 64` (soft and hard, so the server cannot raise it), with
+/// `--OPTION 20` when the crate has `option` (`workers` or `limit`), and checks that every site
+/// is still read and that the note on stderr names only that option, lowered from 20 to the 8
+/// downloads that fit; a crate without such an option gets no note at all.
+#[cfg(target_os = "linux")]
+pub fn check_open_files_note_names_only_its_option(binary: &str, option: Option<&str>) {
+    let mut command = command("sh");
+    command.args(["-c", "ulimit -n 64 && exec \"$0\" \"$@\"", binary]);
+    command.args(["--local", "--latency", "1", "--repeat", "5"]);
+    if let Some(option) = option {
+        command.args([format!("--{option}"), "20".to_string()]);
+    }
+    let finished = run(&mut command);
+    assert_eq!(finished.code, Some(0), "{finished:#?}");
+    assert_eq!(finished.reads().len(), 10, "{finished:#?}");
+    let notes = finished.stderr.lines().filter(|line| line.contains("lowered")).collect::<Vec<_>>();
+    let expected: Vec<String> =
+        option.map(|option| format!("--{option} 20 lowered to 8.")).into_iter().collect();
+    let endings: Vec<_> =
+        notes.iter().map(|note| note.rsplit(": ").next().unwrap_or_default()).collect();
+    assert_eq!(endings, expected, "{finished:#?}");
+}

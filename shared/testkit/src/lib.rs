@@ -21,7 +21,10 @@ mod process;
 pub mod timeline;
 
 #[cfg(target_os = "linux")]
-pub use faults::{check_full_stdout, check_full_stdout_and_stderr, check_no_process_can_start};
+pub use faults::{
+    check_full_stdout, check_full_stdout_and_stderr, check_no_process_can_start,
+    check_open_files_note_names_only_its_option,
+};
 pub use faults::{
     check_huge_pages_fail_within_bounded_memory, check_local_needs_no_ca_store,
     check_missing_ca_store_is_explained, check_no_thread_can_start, check_odd_statuses_fail,
