@@ -48,9 +48,7 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
         let spawn = |_| thread::Builder::new().spawn_scoped(scope, worker);
         let workers: Result<Vec<_>, _> = (0..args.workers).map(spawn).collect();
         let workers = workers.context("cannot start a download thread")?;
-        anyhow::Ok(
-            workers.into_iter().map(|worker| worker.join().expect("a thread panicked")).sum(),
-        )
+        anyhow::Ok(workers.into_iter().map(|worker| worker.join().expect("worker panicked")).sum())
     })?;
     Ok(downloaded)
 }
