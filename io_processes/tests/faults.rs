@@ -66,3 +66,8 @@ fn urls_are_printed_escaped() {
 fn a_low_open_files_limit_notes_only_its_own_option() {
     testkit::check_open_files_note_names_only_its_option(IO_PROCESSES, Some("workers"));
 }
+
+#[test]
+fn a_dripping_page_ends_at_the_timeout() {
+    testkit::check_a_dripping_page_is_bounded_by_timeout(IO_PROCESSES, &[]);
+}

@@ -16,7 +16,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use reqwest::Method;
@@ -31,6 +31,10 @@ use crate::args::ClientSettings;
 /// no handle besides the response.
 static MAX_PAGE: AtomicU64 = AtomicU64::new(crate::args::DEFAULT_MAX_PAGE_MIB * 1024 * 1024);
 
+/// The `--timeout` of this process, in microseconds, set with [`MAX_PAGE`], for the blocking
+/// [`PageExt::page`].
+static TIMEOUT_MICROS: AtomicU64 = AtomicU64::new(30_000_000);
+
 /// [`ClientSettings`] applied to a client builder, blocking or async.
 pub trait ClientSettingsExt {
     /// Applies `--timeout` and, for sites all on this machine, no proxy and no certificates; notes
@@ -41,6 +45,8 @@ pub trait ClientSettingsExt {
 impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
     fn settings(self, settings: &ClientSettings) -> Self {
         MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
+        let micros = u64::try_from(settings.timeout.as_micros()).unwrap_or(u64::MAX);
+        TIMEOUT_MICROS.store(micros, Ordering::Relaxed);
         let builder = self
             .timeout(settings.timeout)
             .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
@@ -52,6 +58,8 @@ impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
 impl ClientSettingsExt for reqwest::ClientBuilder {
     fn settings(self, settings: &ClientSettings) -> Self {
         MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
+        let micros = u64::try_from(settings.timeout.as_micros()).unwrap_or(u64::MAX);
+        TIMEOUT_MICROS.store(micros, Ordering::Relaxed);
         let builder = self
             .timeout(settings.timeout)
             .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
@@ -221,16 +229,31 @@ pub trait PageExt {
     fn page(self) -> Self::Page;
 }
 
+/// The blocking page also stops at `--timeout`: the blocking client's timeout bounds each read,
+/// not the whole body, so a server that sends a byte now and then kept io_sync reading for hours.
+/// The time counts from the end of the answer's head, so a page that arrives that slowly ends
+/// within `--timeout` of it (twice `--timeout` from the request at the very worst).
 impl PageExt for reqwest::blocking::Response {
     type Page = anyhow::Result<Vec<u8>>;
-    fn page(self) -> anyhow::Result<Vec<u8>> {
+    fn page(mut self) -> anyhow::Result<Vec<u8>> {
         check_status(self.status(), self.url())?;
         let max = MAX_PAGE.load(Ordering::Relaxed);
         check_size(self.content_length().unwrap_or(0), max)?;
+        let timeout = Duration::from_micros(TIMEOUT_MICROS.load(Ordering::Relaxed));
+        let deadline = Instant::now() + timeout;
         let mut body = Vec::new();
-        self.take(max + 1).read_to_end(&mut body)?;
-        check_size(body.len(), max)?;
-        Ok(body)
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let read = self.read(&mut buffer)?;
+            if read == 0 {
+                return Ok(body);
+            }
+            check_size(body.len() + read, max)?;
+            body.extend_from_slice(&buffer[..read]);
+            if Instant::now() > deadline {
+                bail!("the page was still arriving after --timeout ({timeout:?}): timed out");
+            }
+        }
     }
 }
 

@@ -204,29 +204,62 @@ pub fn check_retry_when_the_server_closes_silently(binary: &str, args: &[&str]) 
     finished
 }
 
-/// Starts a server on 127.0.0.1 that answers each request with a 5-byte page and closes the
-/// connection at once; returns its URL. It runs on detached threads for the rest of the test
+/// Runs `binary --timeout 1` (with `args`) on a raw server on 127.0.0.1 whose page arrives a
+/// byte every 100 ms and never ends, and checks that the download fails as timed out, naming the
+/// URL, with exit status 1: `--timeout` bounds the whole page, not each read.
+pub fn check_a_dripping_page_is_bounded_by_timeout(binary: &str, args: &[&str]) -> Finished {
+    let url = raw_server("dripping", |stream| {
+        read_request_head(&stream);
+        let mut stream = &stream;
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+        // Until the client hangs up, or for at most a minute.
+        for _ in 0..600 {
+            if stream.write_all(b"1\r\nx\r\n").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let finished = run(command(binary).args(args).args(["--repeat", "1", "--timeout", "1", &url]));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    let line = finished.failure(&url);
+    let line = line.unwrap_or_else(|| panic!("no failure reported for {url}: {finished:#?}"));
+    assert!(line.contains("timed out"), "{line:?}");
+    finished
+}
+
+/// Starts a server on 127.0.0.1 that answers each connection on a thread of its own with
+/// `answer`; returns the URL of `path` on it. It runs on detached threads for the rest of the test
 /// process, which ends them.
-fn closing_server() -> String {
+fn raw_server(path: &str, answer: fn(TcpStream)) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-    let url = format!("http://{}/closing", listener.local_addr().expect("an address"));
+    let url = format!("http://{}/{path}", listener.local_addr().expect("an address"));
     thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            thread::spawn(move || answer_and_close(stream));
+            thread::spawn(move || answer(stream));
         }
     });
     url
 }
 
-fn answer_and_close(stream: TcpStream) {
+/// Reads a request's head, which ends with an empty line (or gives up after 30 s).
+fn read_request_head(stream: &TcpStream) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut reader = BufReader::new(&stream);
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
-    // The request's head ends with an empty line.
     while matches!(reader.read_line(&mut line), Ok(n) if n > 0) && line != "\r\n" {
         line.clear();
     }
-    let _ = (&stream).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+}
+
+/// Starts a server on 127.0.0.1 that answers each request with a 5-byte page and closes the
+/// connection at once; returns its URL. It runs on detached threads for the rest of the test
+/// process, which ends them.
+fn closing_server() -> String {
+    raw_server("closing", |stream| {
+        read_request_head(&stream);
+        let _ = (&stream).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+    })
 }
 
 /// Runs `binary` (with `args`) with `RUST_MIN_STACK` asking a petabyte for every thread's stack,
