@@ -190,17 +190,17 @@ fn run_status(command: &mut Command) -> Option<i32> {
     crate::process::wait_with_output_within(child, crate::TIME_LIMIT).status.code()
 }
 
-/// Runs `binary` (with `args`) 60 times on a raw HTTP server on 127.0.0.1 that closes every
+/// Runs `binary` (with `args`) 200 times on a raw HTTP server on 127.0.0.1 that closes every
 /// connection right after its answer without saying so (no `Connection: close`), and checks that
 /// every download succeeds. The client reuses a connection the server has already closed, and the
 /// GET fails before any byte of its answer; sent once more, on a new connection, it succeeds.
 pub fn check_retry_when_the_server_closes_silently(binary: &str, args: &[&str]) -> Finished {
     let url = closing_server();
     let finished =
-        run(command(binary).args(args).args(["--repeat", "60", "--timeout", "10", &url]));
+        run(command(binary).args(args).args(["--repeat", "200", "--timeout", "10", &url]));
     assert_eq!(finished.code, Some(0), "{finished:#?}");
-    assert_eq!(finished.reads().len(), 60, "{finished:#?}");
-    assert!(finished.summary().starts_with("Downloaded 60 sites in "), "{finished:#?}");
+    assert_eq!(finished.reads().len(), 200, "{finished:#?}");
+    assert!(finished.summary().starts_with("Downloaded 200 sites in "), "{finished:#?}");
     finished
 }
 
