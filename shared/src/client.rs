@@ -5,8 +5,8 @@
 //! - `Client::builder().settings(&args.client).build()?` sets `--timeout`, and for sites that are
 //!   all on this machine bypasses proxies and loads no certificates (plain HTTP on 127.0.0.1 needs
 //!   none, and a container without a CA store still runs `--local`); it looks names up within
-//!   `--timeout` ([`TimedResolver`]) and sends a GET once more when its connection closed before
-//!   any answer ([`retry_once_when_closed`]);
+//!   `--timeout` ([`TimedResolver`]) and sends a GET again when its connection closed before any
+//!   answer ([`retry_when_closed_before_answer`]);
 //! - `client.get(url).send()?.page()?` is `.error_for_status()?.bytes()?` made strict: only a 2xx
 //!   answer is a page (reqwest rejects only 4xx and 5xx), and a body over `--max-page` fails as it
 //!   arrives, so that memory stays bounded whatever a server sends.
@@ -50,7 +50,7 @@ impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
         let builder = self
             .timeout(settings.timeout)
             .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
-            .retry(retry_once_when_closed());
+            .retry(retry_when_closed_before_answer());
         if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
     }
 }
@@ -63,7 +63,7 @@ impl ClientSettingsExt for reqwest::ClientBuilder {
         let builder = self
             .timeout(settings.timeout)
             .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
-            .retry(retry_once_when_closed());
+            .retry(retry_when_closed_before_answer());
         if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
     }
 }
@@ -131,14 +131,16 @@ impl Resolve for TimedResolver {
     }
 }
 
-/// Retries a GET once when its connection closed before any byte of the answer came back. A
-/// server may close an idle connection while the client is already sending it the next request
-/// (HTTP/1.1 allows it, and many servers close after each answer without saying so): the client
-/// cannot tell in time, and 3 to 35% of downloads failed against such a server. A GET that got
-/// nothing back is safe to send again, and once is enough, as the retry gets a new connection.
-/// Within `--timeout`, which covers the retry too.
-pub fn retry_once_when_closed() -> reqwest::retry::Builder {
-    reqwest::retry::for_host(AnyHost).no_budget().max_retries_per_request(1).classify_fn(
+/// Retries a GET, twice at most, when its connection closed before any byte of the answer came
+/// back. A server may close an idle connection while the client is already sending it the next
+/// request (HTTP/1.1 allows it, and many servers close after each answer without saying so): the
+/// client cannot tell in time, and 3 to 35% of downloads failed against such a server. A GET that
+/// got nothing back is safe to send again. Once was not always enough: with 5 threads, several
+/// pooled connections can be closed at once, and a retry can take another of them (5 of 2000
+/// downloads still failed with one retry, none of 6000 with two; reqwest's own retries stop at
+/// two as well). Within `--timeout`, which covers the retries too.
+pub fn retry_when_closed_before_answer() -> reqwest::retry::Builder {
+    reqwest::retry::for_host(AnyHost).no_budget().max_retries_per_request(2).classify_fn(
         |attempt| {
             let closed = attempt.error().is_some_and(closed_before_answer);
             if attempt.method() == Method::GET && closed {
