@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::Instant;
 
+use anyhow::Context;
 use crossbeam::channel;
 use reqwest::blocking::Client;
 use shared::ClientSettingsExt;
@@ -41,12 +42,14 @@ fn download_all_sites(args: &IoArgs) -> anyhow::Result<usize> {
     let (sender, queue) = channel::unbounded();
     args.sites.iter().for_each(|url| sender.send(url).expect("the queue is open"));
     drop(sender);
+    // Builder::spawn_scoped, unlike scope.spawn, returns an error when the system refuses a thread.
     let downloaded = thread::scope(|scope| {
-        let workers: Vec<_> = (0..args.workers)
-            .map(|_| scope.spawn(|| queue.iter().filter(|url| download(url)).count()))
-            .collect();
-        workers.into_iter().map(|worker| worker.join().expect("a download thread panicked")).sum()
-    });
+        let worker = || queue.iter().filter(|url| download(url)).count();
+        let spawn = |_| thread::Builder::new().spawn_scoped(scope, worker);
+        let workers: Result<Vec<_>, _> = (0..args.workers).map(spawn).collect();
+        let workers = workers.context("cannot start a download thread")?;
+        anyhow::Ok(workers.into_iter().map(|worker| worker.join().expect("worker panicked")).sum())
+    })?;
     Ok(downloaded)
 }
 

@@ -76,7 +76,8 @@ fn nothing_downloaded_hint(args: &IoArgs) -> &'static str {
     if args.local.is_some() {
         "No site could be downloaded, even from the look-alike sites: see why above."
     } else if args.client.on_this_machine {
-        "No site could be downloaded: nothing answered at those addresses on this machine."
+        "No site could be downloaded from these addresses on this machine: nothing answered, or \
+         what answered sent no page (see why above)."
     } else {
         "No site could be downloaded. Without internet, add --local for the look-alike sites."
     }
@@ -125,12 +126,16 @@ pub fn warn(text: impl Display) {
 }
 
 /// Text from outside (a URL, a server's answer inside an error) as it may be printed: control
-/// characters, line breaks included, are written as escapes (`\n`, `\u{1b}`), so that no text can
-/// forge an output line or drive the terminal.
+/// characters, line breaks included, and the invisible marks that reorder text (`U+202E`) are
+/// written as escapes (`\n`, `\u{1b}`), so that no text can forge an output line or drive the
+/// terminal.
 pub fn escaped(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        // Controls, and the invisible marks that reorder or hide text (bidirectional overrides,
+        // zero-width characters).
+        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
             shown.extend(c.escape_default());
         } else {
             shown.push(c);
@@ -249,6 +254,7 @@ mod tests {
         assert_eq!(escaped("http://a/\nb"), "http://a/\\nb");
         assert_eq!(escaped("line\nforged\u{1b}[31m"), "line\\nforged\\u{1b}[31m");
         assert_eq!(escaped("plain café"), "plain café");
+        assert_eq!(escaped("evil\u{202e}gpj.exe"), "evil\\u{202e}gpj.exe");
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! effects ([`crate::args`] only parses). `IoArgs::parse` and `CpuArgs::parse` call it:
 //!
 //! - a closed stdout (`| head`) will end the program quietly, as it ends `cat`;
-//! - with `--timeline`, the file is checked to be writable now, not after the whole run, and
-//!   recording starts ([`crate::timeline`]);
+//! - with real sites, HTTPS is checked to have its CA certificates ([`crate::client`]), so that
+//!   a system without them gets a message saying what to install;
 //! - with `--local`, the look-alike server starts, for the life of the process, the sites are
-//!   pointed at it, and a low open-files limit lowers `--workers` or `--limit` to what fits.
+//!   pointed at it, and a low open-files limit lowers `--workers` or `--limit` to what fits;
+//! - with `--timeline`, the file is checked to be writable now, not after the whole run, and
+//!   recording starts ([`crate::timeline`]).
 //!
 //! A failure here gets one stderr line and exit status 1.
 
@@ -25,7 +27,9 @@ use crate::tutorial::example_for;
 #[cfg(feature = "io")]
 pub(crate) fn io(script: &str, mut args: IoArgs) -> IoArgs {
     quiet_when_stdout_closes();
-    start_timeline(script, args.timeline.as_deref(), Work::Downloads);
+    if let Err(message) = crate::client::check_certificates(&args.client) {
+        fail(crate::report::escaped(&message));
+    }
     if let Some(latency) = args.local {
         let server = start_look_alike(latency);
         args.sites = args.sites.iter().map(|site| on_look_alike(server, site)).collect();
@@ -35,6 +39,8 @@ pub(crate) fn io(script: &str, mut args: IoArgs) -> IoArgs {
             Knob::Limit(_) => args.limit = fit_open_files_limit("limit", args.limit),
         }
     }
+    // Last, so that a run refused above leaves no empty picture behind.
+    start_timeline(script, args.timeline.as_deref(), Work::Downloads);
     args
 }
 

@@ -137,6 +137,46 @@ fn fault_pages_fail_as_named() {
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
 
+#[test]
+fn odd_status_pages_answer_with_their_status() {
+    let server = start(0);
+    let no_redirects = Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
+    let client = no_redirects.timeout(Duration::from_secs(10)).build().unwrap();
+    for fault in Fault::ODD_STATUSES {
+        let response = client.get(server.fault_url(fault)).send().unwrap();
+        assert_eq!(Some(response.status().as_u16()), fault.status(), "{fault:?}");
+    }
+    let response = client.get(server.fault_url(Fault::FoundWithoutLocation)).send().unwrap();
+    assert!(response.headers().get("location").is_none());
+    let response = client.get(server.fault_url(Fault::RedirectToFile)).send().unwrap();
+    assert_eq!(response.headers()["location"], "file:///etc/passwd");
+}
+
+#[test]
+fn huge_pages_are_sent_as_they_are_read() {
+    use std::io::Read;
+    let server = start(0);
+    let client = client(Duration::from_secs(10));
+    let sized = client.get(server.fault_url(Fault::Huge)).send().unwrap();
+    assert_eq!(sized.content_length(), Some(shared::server::HUGE_BYTES));
+    let chunked = client.get(server.fault_url(Fault::HugeChunked)).send().unwrap();
+    assert_eq!(chunked.headers()["transfer-encoding"], "chunked");
+    for response in [sized, chunked] {
+        let mut first = Vec::new();
+        response.take(1 << 20).read_to_end(&mut first).unwrap();
+        assert!(first.len() == 1 << 20 && first.iter().all(|&byte| byte == b'x'));
+    }
+}
+
+#[test]
+fn the_fault_list_is_complete() {
+    let mut paths: Vec<_> = Fault::ALL.iter().map(|fault| fault.path()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), Fault::ALL.len(), "every fault page has its own path");
+    assert!(Fault::ODD_STATUSES.iter().all(|fault| Fault::ALL.contains(fault)));
+}
+
 #[cfg(unix)]
 #[test]
 fn starting_raises_the_open_files_limit() {

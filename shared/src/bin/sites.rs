@@ -33,7 +33,10 @@ fn main() -> ExitCode {
     let server = match SitesServer::start_on(options.port, Duration::from_millis(options.latency)) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("Could not listen on 127.0.0.1:{}: {error}", options.port);
+            shared::report::warn(format_args!(
+                "Could not listen on 127.0.0.1:{}: {error}",
+                options.port
+            ));
             return ExitCode::FAILURE;
         }
     };

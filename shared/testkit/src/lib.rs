@@ -15,10 +15,22 @@ use shared::report::parse_computed;
 use shared::server::{DICE_BYTES, Fault, JYTHON_BYTES, SitesServer};
 use shared::tutorial::SITES;
 
+mod faults;
 pub mod pool;
 mod process;
 pub mod timeline;
 
+pub use faults::{
+    check_a_dripping_page_is_bounded_by_timeout, check_huge_pages_fail_within_bounded_memory,
+    check_local_needs_no_ca_store, check_missing_ca_store_is_explained, check_no_thread_can_start,
+    check_odd_statuses_fail, check_retry_when_the_server_closes_silently,
+    check_unwritable_timeline_fails_first, check_urls_are_printed_escaped,
+};
+#[cfg(target_os = "linux")]
+pub use faults::{
+    check_full_stdout, check_full_stdout_and_stderr, check_no_process_can_start,
+    check_open_files_note_names_only_its_option,
+};
 pub use process::{Finished, Running, TIME_LIMIT, command, run, run_writing_to};
 
 /// A URL on 127.0.0.1 where nothing listens: the port was free a moment ago (bound, noted,

@@ -65,6 +65,40 @@ fn parse_read(line: &str) -> Option<(usize, &str)> {
     Some((bytes.parse().ok()?, url))
 }
 
+/// Waits up to `limit` for `child` to end and returns its exit status and what it printed on the
+/// pipes it has (stdio the caller set to a file reads as empty); kills it and panics past `limit`.
+pub(crate) fn wait_with_output_within(mut child: Child, limit: Duration) -> std::process::Output {
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        let (sender, received) = mpsc::channel();
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            let _ = sender.send(bytes);
+        });
+        received
+    };
+    let stdout = read(child.stdout.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+    let stderr = read(child.stderr.take().map(|pipe| Box::new(pipe) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait().expect("waiting for the example") {
+            Some(status) => break status,
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the example ran longer than {limit:?}");
+            }
+        }
+    };
+    let collect = |received: Receiver<Vec<u8>>| {
+        received.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+    };
+    std::process::Output { status, stdout: collect(stdout), stderr: collect(stderr) }
+}
+
 /// Runs `command` to its end with its output captured, and panics if it takes longer than
 /// [`TIME_LIMIT`] (after killing it) or cannot start.
 pub fn run(command: &mut Command) -> Finished {
