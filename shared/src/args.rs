@@ -146,7 +146,7 @@ struct CpuOptions {
 #[cfg(feature = "io")]
 impl IoArgs {
     /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
-    /// starts what the options ask for ([`crate::startup::io`]: with `--local`, the look-alike
+    /// starts what the options ask for ([`crate::startup`]: with `--local`, the look-alike
     /// server, which then serves for as long as the process runs). Exits with status 2 and a usage
     /// message on a bad command line, and with 1 if something cannot start.
     pub fn parse(script: &str, knob: Knob) -> IoArgs {
@@ -190,7 +190,7 @@ impl IoArgs {
 
 impl CpuArgs {
     /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
-    /// starts what the options ask for ([`crate::startup::cpu`]). Exits with status 2 and a usage
+    /// starts what the options ask for ([`crate::startup`]). Exits with status 2 and a usage
     /// message on a bad command line.
     pub fn parse(script: &str, knob: Knob) -> CpuArgs {
         let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())

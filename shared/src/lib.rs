@@ -1,7 +1,8 @@
 //! What every example crate uses, so that each example's `main.rs` holds only its concurrency
 //! approach: the tutorial's data ([`tutorial`]), the command-line options ([`args`]), the summary
-//! lines and exit status ([`report`]), the built-in look-alike sites server ([`server`]) and the
-//! `--timeline` picture of a run ([`timeline`]).
+//! lines and exit status ([`report`]), what the options start ([`startup`], the one place with
+//! effects), the built-in look-alike sites server ([`server`]) and the `--timeline` picture of a run
+//! ([`timeline`]).
 //!
 //! Nothing here builds an HTTP client, a runtime, a thread or a thread pool: those are the lesson,
 //! and they stay in the example crates. The one exception is [`pool`], the process pool: Python
@@ -22,7 +23,7 @@ pub mod pool;
 pub mod report;
 #[cfg(feature = "io")]
 pub mod server;
-mod startup;
+pub mod startup;
 pub mod timeline;
 pub mod tutorial;
 
