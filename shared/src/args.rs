@@ -145,18 +145,9 @@ struct CpuOptions {
 
 #[cfg(feature = "io")]
 impl IoArgs {
-    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
-    /// starts what the options ask for ([`crate::startup`]: with `--local`, the look-alike
-    /// server, which then serves for as long as the process runs). Exits with status 2 and a usage
-    /// message on a bad command line, and with 1 if something cannot start.
-    pub fn parse(script: &str, knob: Knob) -> IoArgs {
-        let args = IoArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit());
-        crate::startup::io(script, args)
-    }
-
-    /// Only the parsing of [`IoArgs::parse`], from the given arguments (the first is the program's
-    /// name): no effect, and clap's error (whose `exit_code()` is 2) instead of exiting.
+    /// Parses the given arguments (the first is the program's name) for the example that mirrors
+    /// `script`, with the crate's `knob`: no effect, and clap's error (whose `exit_code()` is 2) instead of exiting.
+    /// [`IoArgs::parse`] (in [`crate::startup`]) is what the examples call.
     pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<IoArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -189,16 +180,9 @@ impl IoArgs {
 }
 
 impl CpuArgs {
-    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`, then
-    /// starts what the options ask for ([`crate::startup`]). Exits with status 2 and a usage
-    /// message on a bad command line.
-    pub fn parse(script: &str, knob: Knob) -> CpuArgs {
-        let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit());
-        crate::startup::cpu(script, args)
-    }
-
-    /// Only the parsing of [`CpuArgs::parse`], returning clap's error instead of exiting.
+    /// Parses the given arguments for the example that mirrors `script`, with the crate's `knob`:
+    /// no effect, and clap's error instead of exiting. [`CpuArgs::parse`] (in [`crate::startup`])
+    /// is what the examples call.
     pub fn try_parse_from<I, T>(script: &str, knob: Knob, args: I) -> Result<CpuArgs, clap::Error>
     where
         I: IntoIterator<Item = T>,

@@ -1,5 +1,6 @@
 //! What an example does once its options are parsed and before its work starts: the one place with
-//! effects ([`crate::args`] only parses). `IoArgs::parse` and `CpuArgs::parse` call it:
+//! effects ([`crate::args`] only parses). `IoArgs::parse` and `CpuArgs::parse`, which every
+//! example calls first, are here:
 //!
 //! - a closed stdout (`| head`) will end the program quietly, as it ends `cat`;
 //! - with real sites, HTTPS is checked to have its CA certificates ([`crate::client`]), so that
@@ -14,18 +15,41 @@
 use std::fmt::Display;
 use std::path::Path;
 
-use crate::args::CpuArgs;
 #[cfg(feature = "io")]
-use crate::args::{IoArgs, Knob};
+use crate::args::IoArgs;
+use crate::args::{CpuArgs, Knob};
 use crate::report::warn;
 #[cfg(feature = "io")]
 use crate::server::SitesServer;
 use crate::timeline::{self, Heading, Timeline, Work};
 use crate::tutorial::example_for;
 
+#[cfg(feature = "io")]
+impl IoArgs {
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`
+    /// ([`IoArgs::try_parse_from`]), then starts what the options ask for (this module's list). Exits with
+    /// status 2 and a usage message on a bad command line, and with 1 if something cannot start.
+    pub fn parse(script: &str, knob: Knob) -> IoArgs {
+        let args = IoArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        io(script, args)
+    }
+}
+
+impl CpuArgs {
+    /// Parses the command line of the example that mirrors `script`, with the crate's `knob`
+    /// ([`CpuArgs::try_parse_from`]), then starts what the options ask for (this module's list). Exits with
+    /// status 2 and a usage message on a bad command line.
+    pub fn parse(script: &str, knob: Knob) -> CpuArgs {
+        let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())
+            .unwrap_or_else(|error| error.exit());
+        cpu(script, args)
+    }
+}
+
 /// Start-up of an I/O example; returns `args` with the sites pointed where they will be read.
 #[cfg(feature = "io")]
-pub(crate) fn io(script: &str, mut args: IoArgs) -> IoArgs {
+fn io(script: &str, mut args: IoArgs) -> IoArgs {
     quiet_when_stdout_closes();
     if let Err(message) = crate::client::check_certificates(&args.client) {
         fail(crate::report::escaped(&message));
@@ -45,7 +69,7 @@ pub(crate) fn io(script: &str, mut args: IoArgs) -> IoArgs {
 }
 
 /// Start-up of a CPU example.
-pub(crate) fn cpu(script: &str, args: CpuArgs) -> CpuArgs {
+fn cpu(script: &str, args: CpuArgs) -> CpuArgs {
     quiet_when_stdout_closes();
     start_timeline(script, args.timeline.as_deref(), Work::Fib(args.n));
     args
