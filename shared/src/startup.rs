@@ -13,6 +13,7 @@
 //! A failure here gets one stderr line and exit status 1.
 
 use std::fmt::Display;
+use std::io::Write;
 use std::path::Path;
 
 #[cfg(feature = "io")]
@@ -31,7 +32,7 @@ impl IoArgs {
     /// status 2 and a usage message on a bad command line, and with 1 if something cannot start.
     pub fn parse(script: &str, knob: Knob) -> IoArgs {
         let args = IoArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit());
+            .unwrap_or_else(|error| exit_on_usage_error(error));
         io(script, args)
     }
 }
@@ -42,9 +43,29 @@ impl CpuArgs {
     /// status 2 and a usage message on a bad command line.
     pub fn parse(script: &str, knob: Knob) -> CpuArgs {
         let args = CpuArgs::try_parse_from(script, knob, std::env::args_os())
-            .unwrap_or_else(|error| error.exit());
+            .unwrap_or_else(|error| exit_on_usage_error(error));
         cpu(script, args)
     }
+}
+
+/// Ends the program on a bad command line as clap would (exit status 2, the usage on stderr), but
+/// with the user's text escaped: clap quotes the bad value as typed, and a URL argument holding
+/// escape sequences would otherwise colour the terminal or retitle its window. `--help` and
+/// `--version` (on stdout, exit 0) hold no user text and go out as clap writes them.
+fn exit_on_usage_error(error: clap::Error) -> ! {
+    if !error.use_stderr() {
+        error.exit()
+    }
+    let text = error.render().to_string();
+    let shown: String = text
+        .split_inclusive('\n')
+        .map(|line| {
+            let (body, end) = line.strip_suffix('\n').map_or((line, ""), |body| (body, "\n"));
+            crate::report::escaped(body) + end
+        })
+        .collect();
+    let _ = write!(std::io::stderr(), "{shown}");
+    std::process::exit(error.exit_code())
 }
 
 /// Start-up of an I/O example; returns `args` with the sites pointed where they will be read.
@@ -85,8 +106,14 @@ fn quiet_when_stdout_closes() {
 /// run rather than after it, and turns recording on, titled with the example's crate.
 fn start_timeline(script: &str, path: Option<&Path>, work: Work) {
     let Some(path) = path else { return };
+    let shown = crate::report::escaped(&path.display().to_string());
+    // Only a regular file (or a new one): opening a FIFO for writing would wait for a reader
+    // without end, and a device such as /dev/full would fail only after the whole run.
+    if path.metadata().is_ok_and(|metadata| !metadata.is_file()) {
+        fail(format_args!("Cannot write the timeline to {shown}: not a regular file"));
+    }
     if let Err(error) = std::fs::File::create(path) {
-        fail(format_args!("Cannot write the timeline to {}: {error}", path.display()));
+        fail(format_args!("Cannot write the timeline to {shown}: {error}"));
     }
     let example = example_for(script).map_or("example", |example| example.name).to_string();
     timeline::enable(Timeline::new(path, Heading { example, work }));
