@@ -1,7 +1,13 @@
-//! Runs the io_async binary against the look-alike server on 127.0.0.1 (checks in
-//! `testkit`). The server's peak number of requests in flight shows the limit at work.
+//! Runs the io_async binary against the look-alike server on 127.0.0.1 (checks in `testkit`): its
+//! downloads, the server's peak number of requests in flight showing the limit at work, its
+//! failures, its command line, its `--timeline` picture, and the faults of issue 11 (hostile pages,
+//! a broken environment, an exhausted machine).
+
+use testkit::timeline;
 
 const IO_ASYNC: &str = env!("CARGO_BIN_EXE_io_async");
+
+// Downloads and failures.
 
 #[test]
 fn reads_the_160_pages_at_most_100_at_a_time() {
@@ -14,8 +20,13 @@ fn limit_above_the_number_of_sites_lets_all_of_them_run_at_once() {
 }
 
 #[test]
-fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
-    testkit::check_errors(IO_ASYNC, &[], &[&["--limit", "0"], &["--workers", "5"]]);
+fn reports_each_failure_and_reads_the_other_pages() {
+    testkit::check_failures(IO_ASYNC, &[]);
+}
+
+#[test]
+fn the_look_alike_sites_bypass_any_proxy() {
+    testkit::check_local_bypasses_proxy(IO_ASYNC, &[]);
 }
 
 #[cfg(target_os = "linux")]
@@ -27,6 +38,104 @@ fn a_low_open_files_limit_lowers_the_limit_instead_of_failing_downloads() {
     command.args(["--local", "--latency", "20", "--limit", "1000", "--repeat", "100"]);
     let finished = testkit::run(&mut command);
     assert_eq!(finished.code, Some(0), "{finished:#?}");
-    assert!(finished.summary().starts_with("Downloaded 200 sites in "), "{finished:#?}");
+    let summary = testkit::normalised(finished.summary(), false);
+    assert_eq!(summary, "Downloaded 200 sites in X.XX seconds\n", "{finished:#?}");
     assert!(finished.stderr.contains("--limit 1000 lowered to 24"), "{finished:#?}");
+}
+
+// The command line (each bad value is checked in shared's args tests; these prove the wiring).
+
+#[test]
+fn a_bad_value_exits_2_with_clap_s_message() {
+    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
+    testkit::check_refused(IO_ASYNC, &["--repeat", "x"], &testkit::usage_error(message));
+}
+
+#[test]
+fn a_limit_of_0_is_refused() {
+    let message = "invalid value '0' for '--limit <N>': expected a whole number from 1 to 1000000";
+    testkit::check_refused(IO_ASYNC, &["--limit", "0"], &testkit::usage_error(message));
+}
+
+// `--timeline`: one lane, the main thread's, its downloads stacked in rows because they
+// overlapped, a bar per download, the failed one marked (checks in `testkit::timeline`).
+
+#[test]
+fn the_timeline_stacks_the_downloads_on_one_thread() {
+    let picture = timeline::downloads(IO_ASYNC, &["--limit", "3"], 3);
+    assert_eq!(picture.lanes, ["main thread"]);
+    assert_eq!(picture.rows, [3], "three downloads at a time, stacked: {picture:#?}");
+    let caption = picture.captions.join(" ");
+    assert!(caption.contains("ran on one thread (the main thread)"), "{caption}");
+}
+
+// The faults of issue 11.
+
+#[test]
+fn odd_statuses_fail_naming_the_status() {
+    testkit::check_odd_statuses_fail(IO_ASYNC, &[]);
+}
+
+#[test]
+fn huge_pages_fail_within_bounded_memory() {
+    testkit::check_huge_pages_fail_within_bounded_memory(IO_ASYNC, &[]);
+}
+
+#[test]
+fn local_loads_no_certificates() {
+    testkit::check_local_needs_no_ca_store(IO_ASYNC, &[]);
+}
+
+#[test]
+fn a_missing_ca_store_is_explained_before_any_download() {
+    testkit::check_missing_ca_store_is_explained(IO_ASYNC);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn full_stdout_and_stderr_end_with_status_1_not_a_panic() {
+    testkit::check_full_stdout_and_stderr(IO_ASYNC, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_fails_each_download_and_says_so() {
+    testkit::check_full_stdout(IO_ASYNC, &[]);
+}
+
+#[test]
+fn retries_once_when_the_server_closes_each_connection_silently() {
+    testkit::check_retry_when_the_server_closes_silently(IO_ASYNC, &[]);
+}
+
+#[test]
+fn no_thread_can_start_ends_with_a_message_not_a_panic() {
+    testkit::check_no_thread_can_start(IO_ASYNC, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ulimit_u_ends_with_a_message_not_a_panic() {
+    testkit::check_no_process_can_start(IO_ASYNC, &[]);
+}
+
+#[test]
+fn an_unwritable_timeline_fails_before_any_download() {
+    testkit::check_unwritable_timeline_fails_first(IO_ASYNC, &[]);
+}
+
+#[test]
+fn urls_are_printed_escaped() {
+    testkit::check_urls_are_printed_escaped(IO_ASYNC, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_files_limit_notes_only_its_own_option() {
+    testkit::check_open_files_note_names_only_its_option(IO_ASYNC, Some("limit"));
+}
+
+#[test]
+fn a_dripping_page_ends_at_the_timeout() {
+    testkit::check_a_dripping_page_is_bounded_by_timeout(IO_ASYNC, &[]);
 }

@@ -1,7 +1,13 @@
-//! Runs the io_threads binary against the look-alike server on 127.0.0.1 (checks in
-//! `testkit`). The server's peak number of requests in flight shows the pool's size.
+//! Runs the io_threads binary against the look-alike server on 127.0.0.1 (checks in `testkit`):
+//! its downloads, the server's peak number of requests in flight showing the pool's size, its
+//! failures, its command line, its `--timeline` picture, and the faults of issue 11 (hostile pages,
+//! a broken environment, an exhausted machine).
+
+use testkit::timeline;
 
 const IO_THREADS: &str = env!("CARGO_BIN_EXE_io_threads");
+
+// Downloads and failures.
 
 #[test]
 fn reads_the_160_pages_five_at_a_time() {
@@ -9,16 +15,23 @@ fn reads_the_160_pages_five_at_a_time() {
 }
 
 #[test]
-fn workers_option_sets_how_many_download_at_once() {
-    for workers in [1, 8] {
-        let args = ["--workers", &workers.to_string()];
-        testkit::check_downloads(IO_THREADS, 12, &args, workers);
-    }
+fn one_worker_downloads_one_site_at_a_time() {
+    testkit::check_downloads(IO_THREADS, 12, &["--workers", "1"], 1);
 }
 
 #[test]
-fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
-    testkit::check_errors(IO_THREADS, &[], &[&["--workers", "0"], &["--workers", "x"]]);
+fn eight_workers_download_eight_sites_at_once() {
+    testkit::check_downloads(IO_THREADS, 12, &["--workers", "8"], 8);
+}
+
+#[test]
+fn reports_each_failure_and_reads_the_other_pages() {
+    testkit::check_failures(IO_THREADS, &[]);
+}
+
+#[test]
+fn the_look_alike_sites_bypass_any_proxy() {
+    testkit::check_local_bypasses_proxy(IO_THREADS, &[]);
 }
 
 #[test]
@@ -27,4 +40,112 @@ fn ends_quietly_when_its_output_is_cut_short() {
         IO_THREADS,
         &["--local", "--latency", "1", "--repeat", "20"],
     );
+}
+
+// The command line (each bad value is checked in shared's args tests; these prove the wiring).
+
+#[test]
+fn a_bad_value_exits_2_with_clap_s_message() {
+    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
+    testkit::check_refused(IO_THREADS, &["--repeat", "x"], &testkit::usage_error(message));
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
+    testkit::check_refused(IO_THREADS, &["--workers", "0"], &testkit::usage_error(message));
+}
+
+// `--timeline`: a lane per thread of the pool, with a bar per download, the failed one marked
+// (checks in `testkit::timeline`).
+
+#[test]
+fn the_timeline_has_a_lane_per_thread_and_a_bar_per_download() {
+    let picture = timeline::downloads(IO_THREADS, &["--workers", "3"], 3);
+    assert_eq!(picture.lanes, timeline::numbered("thread ", 3));
+    assert_eq!(picture.rows, [1, 1, 1], "one download at a time on each thread");
+}
+
+// The faults of issue 11.
+
+#[test]
+fn odd_statuses_fail_naming_the_status() {
+    testkit::check_odd_statuses_fail(IO_THREADS, &[]);
+}
+
+#[test]
+fn huge_pages_fail_within_bounded_memory() {
+    testkit::check_huge_pages_fail_within_bounded_memory(IO_THREADS, &[]);
+}
+
+#[test]
+fn local_loads_no_certificates() {
+    testkit::check_local_needs_no_ca_store(IO_THREADS, &[]);
+}
+
+#[test]
+fn a_missing_ca_store_is_explained_before_any_download() {
+    testkit::check_missing_ca_store_is_explained(IO_THREADS);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn full_stdout_and_stderr_end_with_status_1_not_a_panic() {
+    testkit::check_full_stdout_and_stderr(IO_THREADS, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_fails_each_download_and_says_so() {
+    testkit::check_full_stdout(IO_THREADS, &[]);
+}
+
+#[test]
+fn retries_once_when_the_server_closes_each_connection_silently() {
+    testkit::check_retry_when_the_server_closes_silently(IO_THREADS, &[]);
+}
+
+#[test]
+fn no_thread_can_start_ends_with_a_message_not_a_panic() {
+    testkit::check_no_thread_can_start(IO_THREADS, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ulimit_u_ends_with_a_message_not_a_panic() {
+    testkit::check_no_process_can_start(IO_THREADS, &[]);
+}
+
+#[test]
+fn an_unwritable_timeline_fails_before_any_download() {
+    testkit::check_unwritable_timeline_fails_first(IO_THREADS, &[]);
+}
+
+#[test]
+fn urls_are_printed_escaped() {
+    testkit::check_urls_are_printed_escaped(IO_THREADS, &[]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_thread_the_system_refuses_ends_the_run_with_a_message() {
+    // 1000 threads of 2 MiB stacks cannot fit in 400 MB of address space (a run needs under 200).
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "ulimit -v 400000 && exec \"$0\" \"$@\"", IO_THREADS]);
+    command.args(["--local", "--latency", "1", "--repeat", "2", "--workers", "1000"]);
+    let finished = testkit::run(command.env("RUST_BACKTRACE", "0"));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(finished.stderr.contains("cannot start a download thread"), "{finished:#?}");
+    assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_low_open_files_limit_notes_only_its_own_option() {
+    testkit::check_open_files_note_names_only_its_option(IO_THREADS, Some("workers"));
+}
+
+#[test]
+fn a_dripping_page_ends_at_the_timeout() {
+    testkit::check_a_dripping_page_is_bounded_by_timeout(IO_THREADS, &[]);
 }
