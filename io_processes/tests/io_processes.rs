@@ -195,73 +195,7 @@ fn the_timeline_has_a_lane_per_process_and_a_bar_per_download() {
     assert_eq!(picture.rows, [1, 1], "one download at a time in each process");
 }
 
-// The faults of issue 11.
+// The faults of issue 11 (hostile pages, a broken environment, an exhausted machine): the tests
+// that every I/O example passes the same way, in `faults`.
 
-#[test]
-fn odd_statuses_fail_naming_the_status() {
-    testkit::check_odd_statuses_fail(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn huge_pages_fail_within_bounded_memory() {
-    testkit::check_huge_pages_fail_within_bounded_memory(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn local_loads_no_certificates() {
-    testkit::check_local_needs_no_ca_store(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn a_missing_ca_store_is_explained_before_any_download() {
-    testkit::check_missing_ca_store_is_explained(IO_PROCESSES);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn full_stdout_and_stderr_end_with_status_1_not_a_panic() {
-    testkit::check_full_stdout_and_stderr(IO_PROCESSES, &[]);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_full_stdout_fails_each_download_and_says_so() {
-    testkit::check_full_stdout(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn retries_once_when_the_server_closes_each_connection_silently() {
-    testkit::check_retry_when_the_server_closes_silently(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn no_thread_can_start_ends_with_a_message_not_a_panic() {
-    testkit::check_no_thread_can_start(IO_PROCESSES, &[]);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn ulimit_u_ends_with_a_message_not_a_panic() {
-    testkit::check_no_process_can_start(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn an_unwritable_timeline_fails_before_any_download() {
-    testkit::check_unwritable_timeline_fails_first(IO_PROCESSES, &[]);
-}
-
-#[test]
-fn urls_are_printed_escaped() {
-    testkit::check_urls_are_printed_escaped(IO_PROCESSES, &[]);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_low_open_files_limit_notes_only_its_own_option() {
-    testkit::check_open_files_note_names_only_its_option(IO_PROCESSES, Some("workers"));
-}
-
-#[test]
-fn a_dripping_page_ends_at_the_timeout() {
-    testkit::check_a_dripping_page_is_bounded_by_timeout(IO_PROCESSES, &[]);
-}
+testkit::io_fault_tests!(IO_PROCESSES, Some("workers"));

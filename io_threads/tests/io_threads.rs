@@ -66,65 +66,10 @@ fn the_timeline_has_a_lane_per_thread_and_a_bar_per_download() {
     assert_eq!(picture.rows, [1, 1, 1], "one download at a time on each thread");
 }
 
-// The faults of issue 11.
+// The faults of issue 11 (hostile pages, a broken environment, an exhausted machine): the tests
+// that every I/O example passes the same way, in `faults`, then this example's own.
 
-#[test]
-fn odd_statuses_fail_naming_the_status() {
-    testkit::check_odd_statuses_fail(IO_THREADS, &[]);
-}
-
-#[test]
-fn huge_pages_fail_within_bounded_memory() {
-    testkit::check_huge_pages_fail_within_bounded_memory(IO_THREADS, &[]);
-}
-
-#[test]
-fn local_loads_no_certificates() {
-    testkit::check_local_needs_no_ca_store(IO_THREADS, &[]);
-}
-
-#[test]
-fn a_missing_ca_store_is_explained_before_any_download() {
-    testkit::check_missing_ca_store_is_explained(IO_THREADS);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn full_stdout_and_stderr_end_with_status_1_not_a_panic() {
-    testkit::check_full_stdout_and_stderr(IO_THREADS, &[]);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_full_stdout_fails_each_download_and_says_so() {
-    testkit::check_full_stdout(IO_THREADS, &[]);
-}
-
-#[test]
-fn retries_once_when_the_server_closes_each_connection_silently() {
-    testkit::check_retry_when_the_server_closes_silently(IO_THREADS, &[]);
-}
-
-#[test]
-fn no_thread_can_start_ends_with_a_message_not_a_panic() {
-    testkit::check_no_thread_can_start(IO_THREADS, &[]);
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn ulimit_u_ends_with_a_message_not_a_panic() {
-    testkit::check_no_process_can_start(IO_THREADS, &[]);
-}
-
-#[test]
-fn an_unwritable_timeline_fails_before_any_download() {
-    testkit::check_unwritable_timeline_fails_first(IO_THREADS, &[]);
-}
-
-#[test]
-fn urls_are_printed_escaped() {
-    testkit::check_urls_are_printed_escaped(IO_THREADS, &[]);
-}
+testkit::io_fault_tests!(IO_THREADS, Some("workers"));
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -137,15 +82,4 @@ fn a_thread_the_system_refuses_ends_the_run_with_a_message() {
     assert_eq!(finished.code, Some(1), "{finished:#?}");
     assert!(finished.stderr.contains("cannot start a download thread"), "{finished:#?}");
     assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn a_low_open_files_limit_notes_only_its_own_option() {
-    testkit::check_open_files_note_names_only_its_option(IO_THREADS, Some("workers"));
-}
-
-#[test]
-fn a_dripping_page_ends_at_the_timeout() {
-    testkit::check_a_dripping_page_is_bounded_by_timeout(IO_THREADS, &[]);
 }

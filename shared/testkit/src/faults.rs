@@ -358,3 +358,89 @@ pub fn check_open_files_note_names_only_its_option(binary: &str, option: Option<
         notes.iter().map(|note| note.rsplit(": ").next().unwrap_or_default()).collect();
     assert_eq!(endings, expected, "{finished:#?}");
 }
+
+/// The tests of issue 11's faults that every I/O example passes the same way (hostile pages, a
+/// broken environment, an exhausted machine), written once: `testkit::io_fault_tests!(IO_SYNC,
+/// None)` in an example's test file (`IO_SYNC` a constant there) defines them in a module `faults`, each its own `#[test]`
+/// named for its behaviour (`faults::urls_are_printed_escaped`, ...), for `binary`; the second
+/// argument is the example's own option that a low open-files limit may name
+/// ([`check_open_files_note_names_only_its_option`]).
+#[macro_export]
+macro_rules! io_fault_tests {
+    ($binary:expr, $open_files_option:expr) => {
+        mod faults {
+            use super::*;
+
+            const BINARY: &str = $binary;
+
+            #[test]
+            fn odd_statuses_fail_naming_the_status() {
+                $crate::check_odd_statuses_fail(BINARY, &[]);
+            }
+
+            #[test]
+            fn huge_pages_fail_within_bounded_memory() {
+                $crate::check_huge_pages_fail_within_bounded_memory(BINARY, &[]);
+            }
+
+            #[test]
+            fn local_loads_no_certificates() {
+                $crate::check_local_needs_no_ca_store(BINARY, &[]);
+            }
+
+            #[test]
+            fn a_missing_ca_store_is_explained_before_any_download() {
+                $crate::check_missing_ca_store_is_explained(BINARY);
+            }
+
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn full_stdout_and_stderr_end_with_status_1_not_a_panic() {
+                $crate::check_full_stdout_and_stderr(BINARY, &[]);
+            }
+
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn a_full_stdout_fails_each_download_and_says_so() {
+                $crate::check_full_stdout(BINARY, &[]);
+            }
+
+            #[test]
+            fn retries_once_when_the_server_closes_each_connection_silently() {
+                $crate::check_retry_when_the_server_closes_silently(BINARY, &[]);
+            }
+
+            #[test]
+            fn no_thread_can_start_ends_with_a_message_not_a_panic() {
+                $crate::check_no_thread_can_start(BINARY, &[]);
+            }
+
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn ulimit_u_ends_with_a_message_not_a_panic() {
+                $crate::check_no_process_can_start(BINARY, &[]);
+            }
+
+            #[test]
+            fn an_unwritable_timeline_fails_before_any_download() {
+                $crate::check_unwritable_timeline_fails_first(BINARY, &[]);
+            }
+
+            #[test]
+            fn urls_are_printed_escaped() {
+                $crate::check_urls_are_printed_escaped(BINARY, &[]);
+            }
+
+            #[cfg(target_os = "linux")]
+            #[test]
+            fn a_low_open_files_limit_notes_only_its_own_option() {
+                $crate::check_open_files_note_names_only_its_option(BINARY, $open_files_option);
+            }
+
+            #[test]
+            fn a_dripping_page_ends_at_the_timeout() {
+                $crate::check_a_dripping_page_is_bounded_by_timeout(BINARY, &[]);
+            }
+        }
+    };
+}
