@@ -53,15 +53,13 @@ fn start_up_can_be_measured_from_outside() {
 }
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value '94' for '--n <N>': 94 is not in 0..=93";
-    testkit::check_refused(CPU_PROCESSES, &["--n", "94"], &testkit::usage_error(message));
+fn an_n_whose_fib_overflows_a_u64_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_too_large_n(CPU_PROCESSES);
 }
 
 #[test]
 fn zero_workers_is_refused() {
-    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
-    testkit::check_refused(CPU_PROCESSES, &["--workers", "0"], &testkit::usage_error(message));
+    testkit::check_refuses_zero_workers(CPU_PROCESSES);
 }
 
 #[test]

@@ -36,15 +36,13 @@ fn a_small_run_on_more_threads_than_calls_prints_only_the_summary() {
 // The command line (each bad value is checked in shared's args tests; these prove the wiring).
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value '94' for '--n <N>': 94 is not in 0..=93";
-    testkit::check_refused(CPU_THREADS, &["--n", "94"], &testkit::usage_error(message));
+fn an_n_whose_fib_overflows_a_u64_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_too_large_n(CPU_THREADS);
 }
 
 #[test]
 fn zero_workers_is_refused() {
-    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
-    testkit::check_refused(CPU_THREADS, &["--workers", "0"], &testkit::usage_error(message));
+    testkit::check_refuses_zero_workers(CPU_THREADS);
 }
 
 #[test]

@@ -46,9 +46,8 @@ fn a_low_open_files_limit_lowers_the_limit_instead_of_failing_downloads() {
 // The command line (each bad value is checked in shared's args tests; these prove the wiring).
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
-    testkit::check_refused(IO_ASYNC, &["--repeat", "x"], &testkit::usage_error(message));
+fn a_repeat_that_is_not_a_number_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_bad_repeat(IO_ASYNC);
 }
 
 #[test]

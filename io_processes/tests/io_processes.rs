@@ -174,15 +174,13 @@ fn a_worker_killed_between_downloads_fails_one_site() {
 // The command line (each bad value is checked in shared's args tests; these prove the wiring).
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
-    testkit::check_refused(IO_PROCESSES, &["--repeat", "x"], &testkit::usage_error(message));
+fn a_repeat_that_is_not_a_number_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_bad_repeat(IO_PROCESSES);
 }
 
 #[test]
 fn zero_workers_is_refused() {
-    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
-    testkit::check_refused(IO_PROCESSES, &["--workers", "0"], &testkit::usage_error(message));
+    testkit::check_refuses_zero_workers(IO_PROCESSES);
 }
 
 // `--timeline`: a lane per worker process, with a bar per download that the worker timed, the

@@ -52,9 +52,8 @@ fn the_hint_after_total_failure_on_this_machine_does_not_suggest_local() {
 // The command line (each bad value is checked in shared's args tests; these prove the wiring).
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
-    testkit::check_refused(IO_SYNC, &["--repeat", "x"], &testkit::usage_error(message));
+fn a_repeat_that_is_not_a_number_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_bad_repeat(IO_SYNC);
 }
 
 #[test]

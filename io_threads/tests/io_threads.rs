@@ -45,15 +45,13 @@ fn ends_quietly_when_its_output_is_cut_short() {
 // The command line (each bad value is checked in shared's args tests; these prove the wiring).
 
 #[test]
-fn a_bad_value_exits_2_with_clap_s_message() {
-    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
-    testkit::check_refused(IO_THREADS, &["--repeat", "x"], &testkit::usage_error(message));
+fn a_repeat_that_is_not_a_number_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_bad_repeat(IO_THREADS);
 }
 
 #[test]
 fn zero_workers_is_refused() {
-    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
-    testkit::check_refused(IO_THREADS, &["--workers", "0"], &testkit::usage_error(message));
+    testkit::check_refuses_zero_workers(IO_THREADS);
 }
 
 // `--timeline`: a lane per thread of the pool, with a bar per download, the failed one marked

@@ -1,7 +1,8 @@
 //! The checks of issue 11, the same for every I/O example: what a hostile server, a broken
 //! environment or an exhausted machine does to a run. Each one runs the example's real binary and
 //! checks the promise: a failed site is named on stderr with its reason, the exit status is 1, and
-//! nothing hangs, panics or holds memory without bound. Re-exported by the crate root.
+//! nothing hangs, panics or holds memory without bound. Re-exported by the crate root; the macro
+//! [`io_fault_tests!`](crate::io_fault_tests) turns them into an example's tests.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};

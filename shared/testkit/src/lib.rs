@@ -215,6 +215,29 @@ pub fn check_refused(binary: &str, args: &[&str], stderr: &str) {
     assert_eq!(finished.stderr, stderr, "{args:?}: {finished:#?}");
 }
 
+/// Checks that `binary` (an I/O example) refuses `--repeat x` as [`check_refused`] says, with
+/// clap's `error: invalid value 'x' for '--repeat <N>': not a whole number: x`.
+pub fn check_refuses_a_bad_repeat(binary: &str) {
+    let message = "invalid value 'x' for '--repeat <N>': not a whole number: x";
+    check_refused(binary, &["--repeat", "x"], &usage_error(message));
+}
+
+/// Checks that `binary` (a CPU example) refuses `--n 94`, whose fib does not fit in a u64, as
+/// [`check_refused`] says, with clap's `error: invalid value '94' for '--n <N>': 94 is not in
+/// 0..=93`.
+pub fn check_refuses_a_too_large_n(binary: &str) {
+    let message = "invalid value '94' for '--n <N>': 94 is not in 0..=93";
+    check_refused(binary, &["--n", "94"], &usage_error(message));
+}
+
+/// Checks that `binary` (an example with a pool) refuses `--workers 0` as [`check_refused`] says,
+/// with clap's `error: invalid value '0' for '--workers <N>': expected a whole number from 1 to
+/// 1000`.
+pub fn check_refuses_zero_workers(binary: &str) {
+    let message = "invalid value '0' for '--workers <N>': expected a whole number from 1 to 1000";
+    check_refused(binary, &["--workers", "0"], &usage_error(message));
+}
+
 /// Runs `command` (a CPU example with a small workload) and checks that it ends well: exit status
 /// 0, and stdout exactly the summary, `Computed in X.XX seconds` (normalised). Returns the run.
 pub fn check_computes(command: &mut Command) -> Finished {
