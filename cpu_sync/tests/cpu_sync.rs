@@ -11,19 +11,28 @@ fn a_small_run_prints_only_the_summary() {
     testkit::check_computes(testkit::command(CPU_SYNC).args(["--n", "20", "--repeat", "3"]));
 }
 
+// The command line (each bad value is checked in shared's args tests; these prove the wiring).
+
 #[test]
-fn a_bad_command_line_exits_2() {
-    testkit::check_bad_cpu_command_lines(CPU_SYNC, &[&["--workers", "2"]]);
+fn an_n_whose_fib_overflows_a_u64_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_too_large_n(CPU_SYNC);
+}
+
+#[test]
+fn workers_is_refused_as_the_tutorial_s_script_has_none() {
+    let stderr = "error: unexpected argument '--workers' found\n\n\
+                  Usage: cpu_sync [OPTIONS]\n\nFor more information, try '--help'.\n";
+    testkit::check_refused(CPU_SYNC, &["--workers", "2"], stderr);
 }
 
 #[test]
 fn the_timeline_has_one_lane_and_a_bar_per_call() {
-    let picture = timeline::fib(env!("CARGO_BIN_EXE_cpu_sync"), &[]);
+    let picture = timeline::fib(CPU_SYNC, &[]);
     assert_eq!(picture.lanes, ["main thread"]);
 }
 
 /// fib's values, end to end: the bars of fib(10) and fib(35) show what the binary computed.
 #[test]
 fn fib_is_right() {
-    timeline::fib_values(env!("CARGO_BIN_EXE_cpu_sync"), &[]);
+    timeline::fib_values(CPU_SYNC, &[]);
 }

@@ -1,6 +1,8 @@
 //! Runs the io_processes binary against the look-alike server on 127.0.0.1 (checks in
 //! `testkit`), with what only a pool of processes shows: the workers' names, as many
-//! downloads in flight as workers, a killed worker failing only its site, and no orphans.
+//! downloads in flight as workers, a killed worker failing only its site, and no orphans; then its
+//! command line, its `--timeline` picture, and the faults of issue 11 (hostile pages, a broken
+//! environment, an exhausted machine).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -8,7 +10,7 @@ use std::time::Duration;
 use shared::server::JYTHON_BYTES;
 use shared::{Fault, SitesServer};
 use testkit::Finished;
-use testkit::pool;
+use testkit::{pool, timeline};
 
 const IO_PROCESSES: &str = env!("CARGO_BIN_EXE_io_processes");
 
@@ -21,23 +23,38 @@ fn worker_names(finished: &Finished) -> BTreeSet<String> {
     reads.iter().map(name).collect()
 }
 
+/// Checks a run of the 160 pages on `workers` workers: as many downloads in flight as workers, and
+/// every worker's name in front of some `Read` line.
+fn check_downloads_on(workers: usize) {
+    let args = ["--workers", &workers.to_string()];
+    let finished = testkit::check_downloads(IO_PROCESSES, 80, &args, workers);
+    let every_worker = (1..=workers).map(|k| format!("Process-{k}")).collect();
+    assert_eq!(worker_names(&finished), every_worker);
+}
+
+// Downloads and failures.
+
 #[test]
-fn reads_the_160_pages_as_many_at_a_time_as_workers() {
-    for workers in [2, 4] {
-        let args = ["--workers", &workers.to_string()];
-        let finished = testkit::check_downloads(IO_PROCESSES, 80, &args, workers);
-        let every_worker = (1..=workers).map(|k| format!("Process-{k}")).collect();
-        assert_eq!(worker_names(&finished), every_worker);
-    }
+fn two_workers_read_the_160_pages_two_at_a_time() {
+    check_downloads_on(2);
 }
 
 #[test]
-fn reports_failures_bypasses_proxies_and_refuses_bad_command_lines() {
-    // Two workers, so that every worker, not only the first, must bypass the proxy.
-    let bad: [&[&str]; 3] = [&["--workers", "0"], &["--workers", "x"], &["--limit", "5"]];
-    let finished = testkit::check_errors(IO_PROCESSES, &["--workers", "2"], &bad);
+fn four_workers_read_the_160_pages_four_at_a_time() {
+    check_downloads_on(4);
+}
+
+#[test]
+fn reports_each_failure_and_reads_the_other_pages() {
+    let finished = testkit::check_failures(IO_PROCESSES, &["--workers", "2"]);
     let names = worker_names(&finished);
     assert!(names.iter().all(|name| name.starts_with("Process-")), "{names:?}");
+}
+
+#[test]
+fn the_look_alike_sites_bypass_any_proxy_in_every_worker() {
+    // Two workers, so that every worker, not only the first, must bypass the proxy.
+    testkit::check_local_bypasses_proxy(IO_PROCESSES, &["--workers", "2"]);
 }
 
 #[test]
@@ -68,8 +85,10 @@ fn a_killed_worker_fails_only_its_site() {
     let (finished, busy) =
         pool::kill_busy_worker(IO_PROCESSES, &args, 2, |line| line.value() == Some(&input));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
-    assert_eq!(finished.stdout.lines().count(), 5, "{finished:#?}");
-    assert!(finished.summary().starts_with("Downloaded 4 of 5 sites in "), "{finished:#?}");
+    let stdout = testkit::normalised(&finished.stdout, true);
+    let read = format!("Process-K:Read {JYTHON_BYTES} bytes from {jython}\n");
+    let summary = "Downloaded 4 of 5 sites in X.XX seconds (1 failed)\n";
+    assert_eq!(stdout, testkit::normalised(&(read.repeat(4) + summary), true), "{finished:#?}");
     let report = finished.stderr_lines("Failed to download");
     assert_eq!(report.len(), 1, "{}", finished.stderr);
     let died =
@@ -106,7 +125,10 @@ fn a_worker_killed_by_sigpipe_fails_only_its_site() {
         line.value() == Some(&input)
     });
     assert_eq!(finished.code, Some(1), "{finished:#?}");
-    assert!(finished.summary().starts_with("Downloaded 2 of 3 sites in "), "{finished:#?}");
+    let stdout = testkit::normalised(&finished.stdout, true);
+    let read = format!("Process-K:Read {JYTHON_BYTES} bytes from {jython}\n");
+    let summary = "Downloaded 2 of 3 sites in X.XX seconds (1 failed)\n";
+    assert_eq!(stdout, testkit::normalised(&(read.repeat(2) + summary), true), "{finished:#?}");
     let report = finished.stderr_lines("Failed to download");
     assert_eq!(report.len(), 1, "{}", finished.stderr);
     let died =
@@ -141,9 +163,37 @@ fn a_worker_killed_between_downloads_fails_one_site() {
     args.extend(["--repeat", "1", "--workers", "2"]);
     let finished = pool::kill_idle_worker(IO_PROCESSES, &args, 2);
     assert_eq!(finished.code, Some(1), "{finished:#?}");
-    assert!(finished.summary().starts_with("Downloaded 99 of 100 sites in "), "{finished:#?}");
+    let summary = testkit::normalised(finished.summary(), false);
+    assert_eq!(summary, "Downloaded 99 of 100 sites in X.XX seconds (1 failed)\n", "{finished:#?}");
     let report = finished.stderr_lines("Failed to download");
     assert_eq!(report.len(), 1, "{}", finished.stderr);
     let died = format!("Failed to download {jython}: Process-1 died while running download_site(");
     assert!(report[0].starts_with(&died), "{}", report[0]);
 }
+
+// The command line (each bad value is checked in shared's args tests; these prove the wiring).
+
+#[test]
+fn a_repeat_that_is_not_a_number_exits_2_with_clap_s_message() {
+    testkit::check_refuses_a_bad_repeat(IO_PROCESSES);
+}
+
+#[test]
+fn zero_workers_is_refused() {
+    testkit::check_refuses_zero_workers(IO_PROCESSES);
+}
+
+// `--timeline`: a lane per worker process, with a bar per download that the worker timed, the
+// failed one marked (checks in `testkit::timeline`).
+
+#[test]
+fn the_timeline_has_a_lane_per_process_and_a_bar_per_download() {
+    let picture = timeline::downloads(IO_PROCESSES, &["--workers", "2"], 2);
+    assert_eq!(picture.lanes, timeline::numbered("Process-", 2));
+    assert_eq!(picture.rows, [1, 1], "one download at a time in each process");
+}
+
+// The faults of issue 11 (hostile pages, a broken environment, an exhausted machine): the tests
+// that every I/O example passes the same way, in `faults`.
+
+testkit::io_fault_tests!(IO_PROCESSES, Some("workers"));

@@ -71,7 +71,7 @@
 //! data race is a compile error. (A `static mut` global, closer to Python's `global counter`, is
 //! refused too: using it needs `unsafe`, error E0133.)
 //!
-//! (`shared/tests/race_conditions.rs` compiles this block with rustc and checks that E0499 is its
+//! (A test in `shared/tests/examples.rs` compiles this block with rustc and checks that E0499 is its
 //! only error.)
 //!
 //! `main` below runs the two fixes, an atomic and a mutex, which give exactly 500,000, and then a

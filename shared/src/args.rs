@@ -305,6 +305,23 @@ mod tests {
         result.err().is_some_and(|error| error.exit_code() == 2)
     }
 
+    /// The command lines of `bad` that `parse` accepts: none, if each is refused (all are tried,
+    /// so that one accepted line does not hide another).
+    fn accepted<'a, T>(
+        bad: &[&'a [&'a str]],
+        parse: impl Fn(&[&str]) -> Result<T, clap::Error>,
+    ) -> Vec<&'a [&'a str]> {
+        bad.iter().copied().filter(|args| !rejected(parse(args))).collect()
+    }
+
+    fn io_with(knob: Knob, args: &[&str]) -> Result<IoArgs, clap::Error> {
+        IoArgs::try_parse_from("io_x.py", knob, [&["io_x"], args].concat())
+    }
+
+    fn cpu_with(knob: Knob, args: &[&str]) -> Result<CpuArgs, clap::Error> {
+        CpuArgs::try_parse_from("cpu_x.py", knob, [&["cpu_x"], args].concat())
+    }
+
     #[test]
     fn io_defaults_are_the_tutorials() {
         let args = io(&[]).unwrap();
@@ -367,8 +384,8 @@ mod tests {
 
     #[test]
     fn bad_io_values_are_usage_errors() {
-        for bad in [
-            &["--repeat", "0"][..],
+        let bad: [&[&str]; 16] = [
+            &["--repeat", "0"],
             &["--repeat", "-1"],
             &["--repeat", "x"],
             &["--workers", "0"],
@@ -384,9 +401,21 @@ mod tests {
             &["ftp://example.com/"],
             &["--limit", "5"],
             &["--n", "5"],
-        ] {
-            assert!(rejected(io(bad)), "accepted {bad:?}");
-        }
+        ];
+        assert_eq!(accepted(&bad, io), [] as [&[&str]; 0]);
+    }
+
+    #[test]
+    fn each_knob_takes_only_its_own_option() {
+        let none = |args: &[&str]| io_with(Knob::None, args);
+        let limit = |args: &[&str]| io_with(Knob::Limit(100), args);
+        let cpu_none = |args: &[&str]| cpu_with(Knob::None, args);
+        let no_knob: [&[&str]; 2] = [&["--workers", "5"], &["--limit", "5"]];
+        assert_eq!(accepted(&no_knob, none), [] as [&[&str]; 0], "io_sync");
+        let not_limit: [&[&str]; 3] = [&["--limit", "0"], &["--limit", "x"], &["--workers", "5"]];
+        assert_eq!(accepted(&not_limit, limit), [] as [&[&str]; 0], "io_async");
+        let cpu_no_knob: [&[&str]; 2] = [&["--workers", "2"], &["--limit", "2"]];
+        assert_eq!(accepted(&cpu_no_knob, cpu_none), [] as [&[&str]; 0], "cpu_sync");
     }
 
     #[test]
@@ -395,15 +424,17 @@ mod tests {
         assert_eq!((args.n, args.repeat, args.workers), (35, 20, 5));
         let args = cpu(&["--n", "93", "--repeat", "1", "--workers", "2"]).unwrap();
         assert_eq!((args.n, args.repeat, args.workers), (93, 1, 2));
-        for bad in [
-            &["--n", "94"][..],
+        let bad: [&[&str]; 8] = [
+            &["--n", "94"],
             &["--n", "-1"],
+            &["--n", "x"],
             &["--repeat", "0"],
+            &["--repeat", "x"],
             &["--workers", "0"],
+            &["--workers", "x"],
             &["--local"],
-        ] {
-            assert!(rejected(cpu(bad)), "accepted {bad:?}");
-        }
+        ];
+        assert_eq!(accepted(&bad, cpu), [] as [&[&str]; 0]);
     }
 
     #[test]

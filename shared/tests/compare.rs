@@ -201,34 +201,43 @@ fn a_run_past_the_time_limit_is_killed_and_failed() {
     }
 }
 
-#[test]
-fn full_stdout_or_stderr_is_exit_1_not_a_panic() {
+/// Runs compare with its stdout, its stderr or both on /dev/full (`name` its scratch folder's), and
+/// checks that it ends with status 1, not a panic, saying so on stderr if stderr can be written.
+fn check_full_output_is_exit_1(name: &str, stdout_full: bool, stderr_full: bool) {
     if !python3() || !Path::new("/dev/full").exists() {
         return;
     }
-    let empty = scratch("full-bin");
+    let empty = scratch(name);
     let tutorial = tutorial();
     let args = ["--tutorial", tutorial.to_str().unwrap(), "--bin-dir", empty.to_str().unwrap()];
     let args = [&args[..], &["--only", "cpu_sync", "--n", "5", "--fib-repeat", "1"]].concat();
-    for (stdout_full, stderr_full) in [(true, false), (false, true), (true, true)] {
-        let full =
-            || Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
-        let mut command = Command::new(COMPARE);
-        command.args(&args).stdin(Stdio::null());
-        command.stdout(if stdout_full { full() } else { Stdio::piped() });
-        command.stderr(if stderr_full { full() } else { Stdio::piped() });
-        let output = finish(command.spawn().unwrap(), Duration::from_secs(120));
-        let stderr = text(&output.stderr);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "stdout full {stdout_full}, stderr full {stderr_full}: {stderr}"
-        );
-        if !stderr_full {
-            assert!(stderr.contains("cannot write the table"), "{stderr}");
-        }
+    let full = || Stdio::from(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap());
+    let mut command = Command::new(COMPARE);
+    command.args(&args).stdin(Stdio::null());
+    command.stdout(if stdout_full { full() } else { Stdio::piped() });
+    command.stderr(if stderr_full { full() } else { Stdio::piped() });
+    let output = finish(command.spawn().unwrap(), Duration::from_secs(120));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    if !stderr_full {
+        assert!(stderr.contains("cannot write the table"), "{stderr}");
     }
     std::fs::remove_dir_all(empty).unwrap();
+}
+
+#[test]
+fn a_full_stdout_is_exit_1_not_a_panic() {
+    check_full_output_is_exit_1("full-stdout-bin", true, false);
+}
+
+#[test]
+fn a_full_stderr_is_exit_1_not_a_panic() {
+    check_full_output_is_exit_1("full-stderr-bin", false, true);
+}
+
+#[test]
+fn a_full_stdout_and_stderr_is_exit_1_not_a_panic() {
+    check_full_output_is_exit_1("full-both-bin", true, true);
 }
 
 /// Processes whose process group is `group`, from /proc.
@@ -263,63 +272,69 @@ fn find_processes(needle: &str) -> Vec<u32> {
         .collect()
 }
 
+/// Kills compare with `signal` while cpu_processes.py's workers are busy, and checks that the
+/// script and its pool's workers end too.
 #[cfg(target_os = "linux")]
-#[test]
-fn killing_compare_kills_the_script_and_its_pool_workers() {
-    use nix::sys::signal::{Signal, kill};
+fn check_killing_compare_kills_the_script_and_its_workers(signal: nix::sys::signal::Signal) {
+    use nix::sys::signal::kill;
     use nix::unistd::Pid;
     if !python3() {
         return;
     }
-    let dir = tutorial_with("orphans", &[("cpu_processes.py", None)]);
-    let empty = scratch("orphans-bin");
-    for signal in [Signal::SIGKILL, Signal::SIGTERM, Signal::SIGINT] {
-        // fib(40) x 4 in CPython takes minutes: the workers are busy when compare is killed.
-        let mut compare = Command::new(COMPARE)
-            .args(["--tutorial", dir.to_str().unwrap(), "--bin-dir", empty.to_str().unwrap()])
-            .args([
-                "--only",
-                "cpu_processes.py",
-                "--n",
-                "40",
-                "--fib-repeat",
-                "4",
-                "--processes",
-                "2",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let script = format!("compare-{}/cpu_processes.py", compare.id());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        // The script, and its pool's workers in its process group.
-        let group = loop {
-            // The guard's command line names the script too; the script leads a group of its own.
-            let leader =
-                find_processes(&script).into_iter().find(|&pid| group_members(pid).len() >= 2);
-            if let Some(pid) = leader {
-                break pid;
-            }
-            assert!(Instant::now() < deadline, "the script and its workers never started");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        kill(Pid::from_raw(compare.id() as i32), signal).unwrap();
-        compare.wait().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !group_members(group).is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "after {signal}, still running: {:?}",
-                group_members(group)
-            );
-            std::thread::sleep(Duration::from_millis(50));
+    let dir = tutorial_with(&format!("orphans-{signal}"), &[("cpu_processes.py", None)]);
+    let empty = scratch(&format!("orphans-{signal}-bin"));
+    // fib(40) x 4 in CPython takes minutes: the workers are busy when compare is killed.
+    let mut compare = Command::new(COMPARE)
+        .args(["--tutorial", dir.to_str().unwrap(), "--bin-dir", empty.to_str().unwrap()])
+        .args(["--only", "cpu_processes.py", "--n", "40", "--fib-repeat", "4", "--processes", "2"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let script = format!("compare-{}/cpu_processes.py", compare.id());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // The script, and its pool's workers in its process group.
+    let group = loop {
+        // The guard's command line names the script too; the script leads a group of its own.
+        let leader = find_processes(&script).into_iter().find(|&pid| group_members(pid).len() >= 2);
+        if let Some(pid) = leader {
+            break pid;
         }
-        let _ =
-            std::fs::remove_dir_all(std::env::temp_dir().join(format!("compare-{}", compare.id())));
+        assert!(Instant::now() < deadline, "the script and its workers never started");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    kill(Pid::from_raw(compare.id() as i32), signal).unwrap();
+    compare.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !group_members(group).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "after {signal}, still running: {:?}",
+            group_members(group)
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("compare-{}", compare.id())));
     for dir in [dir, empty] {
         std::fs::remove_dir_all(dir).unwrap();
     }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigkill_of_compare_kills_the_script_and_its_pool_workers() {
+    check_killing_compare_kills_the_script_and_its_workers(nix::sys::signal::Signal::SIGKILL);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_of_compare_kills_the_script_and_its_pool_workers() {
+    check_killing_compare_kills_the_script_and_its_workers(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigint_of_compare_kills_the_script_and_its_pool_workers() {
+    check_killing_compare_kills_the_script_and_its_workers(nix::sys::signal::Signal::SIGINT);
 }

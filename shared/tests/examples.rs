@@ -1,7 +1,8 @@
 //! The extra lessons in shared/examples run with small sizes against their own look-alike server on
 //! 127.0.0.1, and print the lines they promise. `cargo test -p shared` builds the examples before it
 //! runs this; a narrower `cargo test --test examples` does not, so then build them first
-//! (`cargo build -p shared --examples`).
+//! (`cargo build -p shared --examples`). The last section compiles race_conditions' direct port of
+//! race_condition.py, which must be refused.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -126,16 +127,24 @@ fn cpu_asyncio_prints_the_tutorials_line() {
     assert_eq!(normalised(&out), "Computed in S seconds");
 }
 
+/// Checks that multi_thread, on the tokio runtime `flavor`, downloads four sites and computes
+/// fib(20) among them.
+fn check_multi_thread_on(flavor: &str) {
+    let args = ["--flavor", flavor, "--fib", "20", "--repeat", "2", "--latency", "1"];
+    let (ok, out, err) = run("multi_thread", &args);
+    assert!(ok, "{flavor}: {err}");
+    let expected = format!("Computed fib(20) in S seconds, among the downloads\n{FOUR_DOWNLOADS}");
+    assert_eq!(normalised(&out), expected, "{flavor}");
+}
+
 #[test]
-fn multi_thread_downloads_on_either_runtime_beside_a_computation() {
-    for flavor in ["current-thread", "multi-thread"] {
-        let args = ["--flavor", flavor, "--fib", "20", "--repeat", "2", "--latency", "1"];
-        let (ok, out, err) = run("multi_thread", &args);
-        assert!(ok, "{flavor}: {err}");
-        let expected =
-            format!("Computed fib(20) in S seconds, among the downloads\n{FOUR_DOWNLOADS}");
-        assert_eq!(normalised(&out), expected, "{flavor}");
-    }
+fn multi_thread_downloads_on_the_current_thread_runtime_beside_a_computation() {
+    check_multi_thread_on("current-thread");
+}
+
+#[test]
+fn multi_thread_downloads_on_the_multi_thread_runtime_beside_a_computation() {
+    check_multi_thread_on("multi-thread");
 }
 
 #[test]
@@ -151,9 +160,88 @@ fn race_conditions_fixes_count_exactly_and_the_logic_race_never_over() {
 }
 
 #[test]
-fn a_bad_option_is_refused_with_status_2() {
-    for name in ["blocking_in_async", "cpu_asyncio", "multi_thread"] {
-        let output = Command::new(example(name)).arg("--no-such-option").output().expect(name);
-        assert_eq!(output.status.code(), Some(2), "{name}");
-    }
+fn blocking_in_async_refuses_a_bad_option_with_status_2() {
+    check_refuses_a_bad_option("blocking_in_async");
+}
+
+#[test]
+fn cpu_asyncio_refuses_a_bad_option_with_status_2() {
+    check_refuses_a_bad_option("cpu_asyncio");
+}
+
+#[test]
+fn multi_thread_refuses_a_bad_option_with_status_2() {
+    check_refuses_a_bad_option("multi_thread");
+}
+
+/// Checks that the example `name` refuses an option it does not have: exit status 2, nothing on
+/// stdout.
+fn check_refuses_a_bad_option(name: &str) {
+    let output = Command::new(example(name)).arg("--no-such-option").output().expect(name);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(output.stdout.is_empty(), "{output:?}");
+}
+
+// race_conditions' direct port.
+//
+// The direct port of race_condition.py is a `compile_fail,E0499` block in the header of the
+// `race_conditions` example (shared/examples/race_conditions.rs), which no tool compiles by itself
+// (and stable rustdoc would not check a `compile_fail` block's error code: it would pass if the
+// port failed for any other reason, such as a typo). This test compiles the block with rustc,
+// against the crossbeam that cargo built for these tests, and checks that E0499 is its only error.
+
+const DOC: &str = include_str!("../examples/race_conditions.rs");
+
+/// The lines of the header's `compile_fail,E0499` block, without their `//! ` prefix.
+fn direct_port() -> String {
+    let start = "//! ```compile_fail,E0499\n";
+    let at = DOC.find(start).expect("the doc has a compile_fail,E0499 block") + start.len();
+    let end = DOC[at..].find("//! ```\n").expect("the block ends") + at;
+    let lines = DOC[at..end].lines().map(|line| line.trim_start_matches("//!"));
+    lines.map(|line| line.strip_prefix(' ').unwrap_or(line)).collect::<Vec<_>>().join("\n")
+}
+
+/// cargo puts this test and the crates it depends on in the same `deps` folder.
+fn deps_folder() -> PathBuf {
+    let test = std::env::current_exe().expect("a test knows where it runs from");
+    test.parent().expect("a test binary lives in a folder").to_path_buf()
+}
+
+#[test]
+fn the_direct_port_is_refused_with_e0499_only() {
+    let deps = deps_folder();
+    let mut crossbeams: Vec<PathBuf> = std::fs::read_dir(&deps)
+        .expect("reading the deps folder")
+        .filter_map(|entry| Some(entry.ok()?.path()))
+        .filter(|path| {
+            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+            name.starts_with("libcrossbeam-") && name.ends_with(".rlib")
+        })
+        .collect();
+    crossbeams.sort();
+    let crossbeam = crossbeams.first().expect("cargo built crossbeam next to this test");
+
+    let folder = std::env::temp_dir().join(format!("race-port-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("creating a temporary folder");
+    let source = folder.join("port.rs");
+    std::fs::write(&source, format!("fn main() {{\n{}\n}}\n", direct_port())).unwrap();
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = Command::new(rustc)
+        .args(["--edition", "2024", "--emit", "metadata", "--error-format", "short", "--out-dir"])
+        .arg(&folder)
+        .arg("-L")
+        .arg(format!("dependency={}", deps.display()))
+        .arg("--extern")
+        .arg(format!("crossbeam={}", crossbeam.display()))
+        .arg(&source)
+        .output()
+        .expect("running rustc");
+    let _ = std::fs::remove_dir_all(&folder);
+
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "the direct port compiled:\n{errors}");
+    let mut codes: Vec<&str> =
+        errors.match_indices("error[E").map(|(at, _)| &errors[at..at + 11]).collect();
+    codes.dedup();
+    assert_eq!(codes, ["error[E0499"], "{errors}");
 }

@@ -1,7 +1,7 @@
 //! What the examples' tests use to check the `--timeline` picture of a real run: run the binary
 //! with `--timeline` into a fresh file, parse that file (it must be well-formed XML), and read back
 //! its title, lanes and bars. [`downloads`] and [`fib`] do that for a small run of either family and
-//! check what every example must draw; each crate's `tests/timeline.rs` then checks its lanes.
+//! check what every example must draw; each example's test file then checks its lanes.
 //!
 //! Everything here panics on a failed check, with the run's output or the picture in the message.
 
