@@ -36,3 +36,21 @@ fn the_timeline_has_one_lane_and_a_bar_per_call() {
 fn fib_is_right() {
     timeline::fib_values(CPU_SYNC, &[]);
 }
+
+/// `--timeline` at a FIFO is refused at start: opening it for writing would wait for a reader
+/// without end.
+#[cfg(unix)]
+#[test]
+fn a_timeline_that_is_not_a_regular_file_is_refused_at_start() {
+    let fifo = std::env::temp_dir().join(format!("timeline-fifo-{}", std::process::id()));
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|status| status.success()) {
+        return eprintln!("skipped: mkfifo is not available here");
+    }
+    let finished = testkit::run(testkit::command(CPU_SYNC).arg("--timeline").arg(&fifo));
+    let _ = std::fs::remove_file(&fifo);
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert_eq!(finished.stdout, "", "{finished:#?}");
+    let expected = format!("Cannot write the timeline to {}: not a regular file\n", fifo.display());
+    assert_eq!(finished.stderr, expected, "{finished:#?}");
+}
