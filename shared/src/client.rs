@@ -42,31 +42,26 @@ pub trait ClientSettingsExt {
     fn settings(self, settings: &ClientSettings) -> Self;
 }
 
-impl ClientSettingsExt for reqwest::blocking::ClientBuilder {
-    fn settings(self, settings: &ClientSettings) -> Self {
-        MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
-        let micros = u64::try_from(settings.timeout.as_micros()).unwrap_or(u64::MAX);
-        TIMEOUT_MICROS.store(micros, Ordering::Relaxed);
-        let builder = self
-            .timeout(settings.timeout)
-            .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
-            .retry(retry_when_closed_before_answer());
-        if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
-    }
+/// The blocking and the async builders have the same methods but no common trait: one body
+/// serves both.
+macro_rules! settings_for {
+    ($($builder:ty),*) => {$(
+        impl ClientSettingsExt for $builder {
+            fn settings(self, settings: &ClientSettings) -> Self {
+                MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
+                let micros = u64::try_from(settings.timeout.as_micros()).unwrap_or(u64::MAX);
+                TIMEOUT_MICROS.store(micros, Ordering::Relaxed);
+                let builder = self
+                    .timeout(settings.timeout)
+                    .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
+                    .retry(retry_when_closed_before_answer());
+                if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
+            }
+        }
+    )*};
 }
 
-impl ClientSettingsExt for reqwest::ClientBuilder {
-    fn settings(self, settings: &ClientSettings) -> Self {
-        MAX_PAGE.store(settings.max_page, Ordering::Relaxed);
-        let micros = u64::try_from(settings.timeout.as_micros()).unwrap_or(u64::MAX);
-        TIMEOUT_MICROS.store(micros, Ordering::Relaxed);
-        let builder = self
-            .timeout(settings.timeout)
-            .dns_resolver(Arc::new(TimedResolver::system(settings.timeout)))
-            .retry(retry_when_closed_before_answer());
-        if settings.on_this_machine { builder.no_proxy().tls_certs_only([]) } else { builder }
-    }
-}
+settings_for!(reqwest::blocking::ClientBuilder, reqwest::ClientBuilder);
 
 /// The most name lookups waiting at once, each on its own thread (see [`TimedResolver`]).
 const MAX_LOOKUP_THREADS: usize = 64;
