@@ -23,6 +23,7 @@ use anyhow::Context;
 use clap::Parser;
 use futures_util::future::join_all;
 use shared::SitesServer;
+use shared::report::{download_summary, print_line};
 use shared::timeline::{Heading, Timeline, Work};
 
 /// Downloads the tutorial's sites from the look-alike server with a blocking call in async code.
@@ -52,35 +53,28 @@ async fn main() -> anyhow::Result<ExitCode> {
         .flat_map(|_| shared::tutorial::SITES.map(|site| server.url_for(site)))
         .collect();
     let name = if args.spawn_blocking { "spawn_blocking" } else { "blocking" };
-    let heading = Heading { example: format!("blocking_in_async ({name})"), work: Work::Downloads };
-    let timeline = Timeline::new(args.timeline.clone().unwrap_or_default(), heading);
+    if let Some(path) = &args.timeline {
+        let example = format!("blocking_in_async ({name})");
+        shared::timeline::enable(Timeline::new(path, Heading { example, work: Work::Downloads }));
+    }
 
     let start_time = Instant::now();
-    let tasks = sites.iter().map(|url| timeline.task_async(url, download_site(url, &args)));
+    let tasks =
+        sites.iter().map(|url| shared::timeline::task_async(url, download_site(url, &args)));
     let results = join_all(tasks).await;
     let duration = start_time.elapsed();
 
-    for (url, result) in sites.iter().zip(&results) {
-        if let Err(error) = result {
-            eprintln!("Failed to download {}: {error:#}", url.escape_debug());
-        }
-    }
-    let downloaded = results.iter().filter(|result| result.is_ok()).count();
-    let seconds = duration.as_secs_f64();
-    match sites.len() - downloaded {
-        0 => println!("Downloaded {downloaded} sites in {seconds:.2} seconds"),
-        failed => println!(
-            "Downloaded {downloaded} of {} sites in {seconds:.2} seconds ({failed} failed)",
-            sites.len()
-        ),
-    }
-    if let Some(path) = &args.timeline {
-        match timeline.save(start_time, duration) {
-            Ok(summary) => eprintln!("Wrote the timeline of {summary} to {}", path.display()),
-            Err(error) => eprintln!("Could not write the timeline to {}: {error}", path.display()),
-        }
-    }
-    Ok(if downloaded == sites.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    // The examples' own reporting: each failure named on stderr, the tutorial's summary line, and
+    // with --timeline the picture.
+    let oks = sites.iter().zip(results).map(|(url, result)| shared::succeeded(url, result));
+    let downloaded = oks.filter(|&ok| ok).count();
+    let printed = print_line(download_summary(downloaded, sites.len(), duration));
+    let drawn = shared::timeline::finish(duration);
+    Ok(if downloaded == sites.len() && printed && drawn {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn download_site(url: &str, args: &Args) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@
 //!     cargo run --release -p cpu_sync
 
 use std::hint::black_box;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Parser;
@@ -26,7 +27,7 @@ struct Args {
 }
 
 #[tokio::main(flavor = "current_thread")] // Python: asyncio.run(main())
-async fn main() {
+async fn main() -> ExitCode {
     let args = Args::parse();
     let start_time = Instant::now();
     // Python: tasks = [fib(35) for _ in range(20)]
@@ -34,7 +35,7 @@ async fn main() {
     // Python: await asyncio.gather(*tasks, return_exceptions=True)
     black_box(join_all(tasks).await);
     let duration = start_time.elapsed();
-    println!("Computed in {:.2} seconds", duration.as_secs_f64());
+    shared::report_computed(duration)
 }
 
 // Python: async def fib(n): return n if n < 2 else await fib(n - 2) + await fib(n - 1)

@@ -20,6 +20,7 @@ use clap::Parser;
 use clap::ValueEnum;
 use reqwest::Client;
 use shared::SitesServer;
+use shared::report::{download_summary, print_line};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -74,7 +75,8 @@ async fn download_all_sites(args: &Args) -> anyhow::Result<ExitCode> {
             downloads.spawn(async move {
                 let _permit =
                     semaphore.acquire_owned().await.expect("the semaphore is never closed");
-                download_site(&url, &client).await.map_err(|error| (url, error))
+                let result = download_site(&url, &client).await;
+                (url, result)
             });
         }
     }
@@ -82,23 +84,22 @@ async fn download_all_sites(args: &Args) -> anyhow::Result<ExitCode> {
     let n = args.fib;
     let computation = (n > 0).then(|| tokio::spawn(async move { timed_fib(n) }));
 
-    let (mut downloaded, mut failed) = (0, 0);
-    while let Some(result) = downloads.join_next().await {
-        match result? {
-            Ok(()) => downloaded += 1,
-            Err((url, error)) => {
-                eprintln!("Failed to download {}: {error:#}", url.escape_debug());
-                failed += 1;
-            }
+    let sites = downloads.len();
+    let mut downloaded = 0;
+    while let Some(joined) = downloads.join_next().await {
+        let (url, result) = joined?;
+        if shared::succeeded(&url, result) {
+            downloaded += 1;
         }
     }
     let duration = start_time.elapsed();
-    println!("Downloaded {downloaded} sites in {:.2} seconds", duration.as_secs_f64());
+    let mut printed = print_line(download_summary(downloaded, sites, duration));
     if let Some(computation) = computation {
         let seconds = computation.await?;
-        println!("Computed fib({n}) in {seconds:.2} seconds, among the downloads");
+        printed &=
+            print_line(format!("Computed fib({n}) in {seconds:.2} seconds, among the downloads"));
     }
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if downloaded == sites && printed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {

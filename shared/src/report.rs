@@ -110,8 +110,10 @@ fn exit_status(success: bool) -> ExitCode {
     if success { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 
-/// Writes one line on stdout; says on stderr (where it can) when it could not.
-fn print_line(line: String) -> bool {
+/// Writes one line on stdout, without the panic of `println!` on a full or closed stdout; says on
+/// stderr (where it can) when it could not, and returns whether it could. The summaries use it,
+/// and so do the cargo examples' own result lines.
+pub fn print_line(line: String) -> bool {
     let written = writeln!(std::io::stdout(), "{line}").and_then(|()| std::io::stdout().flush());
     if let Err(error) = &written {
         warn(format_args!("Could not print the summary: {error}"));
