@@ -4,16 +4,8 @@
 //! (`cargo build -p shared --examples`). The last section compiles race_conditions' direct port of
 //! race_condition.py, which must be refused.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
-use std::process::Stdio;
-use std::thread;
-use std::time::Duration;
-use std::time::Instant;
-
-/// Long enough for a slow, busy machine; a run of these sizes takes well under a second.
-const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// Where cargo puts the example NAME: `examples/` beside the package's binaries.
 fn example(name: &str) -> PathBuf {
@@ -24,79 +16,35 @@ fn example(name: &str) -> PathBuf {
     path
 }
 
-/// Runs the example with `args`, killed after [`TIME_LIMIT`]: its exit success, stdout and stderr.
+/// Runs the example with `args` through testkit's runner (killed past its time limit): its exit
+/// success, stdout and stderr.
 fn run(name: &str, args: &[&str]) -> (bool, String, String) {
-    let mut child = Command::new(example(name))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting the example");
-    let mut stdout = child.stdout.take().expect("piped");
-    let mut stderr = child.stderr.take().expect("piped");
-    let out = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stdout.read_to_string(&mut text);
-        text
-    });
-    let err = thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the example") {
-            break status;
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            panic!("{name} {args:?} ran over {TIME_LIMIT:?}");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    let out = out.join().expect("the stdout reader");
-    let err = err.join().expect("the stderr reader");
-    (status.success(), out, err)
+    let finished = testkit::run(Command::new(example(name)).args(args));
+    (finished.code == Some(0), finished.stdout, finished.stderr)
 }
 
-/// The output with the server's port as PORT and every `N.NN seconds` as `S seconds`, its lines
-/// sorted (downloads finish in any order).
+/// The output with ports and seconds normalised and the `Read` lines sorted (downloads finish in
+/// any order), as testkit writes it for every example.
 fn normalised(output: &str) -> String {
-    let mut lines: Vec<String> = output.lines().map(normalise_line).collect();
-    lines.sort();
-    lines.join("\n")
+    testkit::normalised(output, true)
 }
 
-fn normalise_line(line: &str) -> String {
-    let words: Vec<String> = line
-        .split(' ')
-        .map(|word| match word.split_once("127.0.0.1:") {
-            Some((scheme, rest)) => {
-                let path = rest.trim_start_matches(|c: char| c.is_ascii_digit());
-                format!("{scheme}127.0.0.1:PORT{path}")
-            }
-            None => word.to_string(),
-        })
-        .collect();
-    let mut line = words.join(" ");
-    if let Some(at) = line.find(" seconds") {
-        let number_start = line[..at].rfind(' ').map_or(0, |space| space + 1);
-        if line[number_start..at].parse::<f64>().is_ok() {
-            line.replace_range(number_start..at, "S");
-        }
-    }
-    line
-}
-
-/// Four downloads, two of each site, in some order, then the summary.
-const FOUR_DOWNLOADS: &str = "\
-Downloaded 4 sites in S seconds
+/// Four downloads, two of each site, in some order.
+const FOUR_READS: &str = "\
 Read 10966 bytes from http://127.0.0.1:PORT/www.jython.org
 Read 10966 bytes from http://127.0.0.1:PORT/www.jython.org
 Read 276 bytes from http://127.0.0.1:PORT/olympus.realpython.org/dice
-Read 276 bytes from http://127.0.0.1:PORT/olympus.realpython.org/dice";
+Read 276 bytes from http://127.0.0.1:PORT/olympus.realpython.org/dice
+";
+
+/// The four downloads, then the summary.
+const FOUR_DOWNLOADS: &str = "\
+Read 10966 bytes from http://127.0.0.1:PORT/www.jython.org
+Read 10966 bytes from http://127.0.0.1:PORT/www.jython.org
+Read 276 bytes from http://127.0.0.1:PORT/olympus.realpython.org/dice
+Read 276 bytes from http://127.0.0.1:PORT/olympus.realpython.org/dice
+Downloaded 4 sites in X.XX seconds
+";
 
 #[test]
 fn blocking_in_async_downloads_every_site_and_draws_the_run() {
@@ -124,7 +72,7 @@ fn blocking_in_async_with_spawn_blocking_downloads_every_site() {
 fn cpu_asyncio_prints_the_tutorials_line() {
     let (ok, out, err) = run("cpu_asyncio", &["--n", "15", "--repeat", "3"]);
     assert!(ok, "{err}");
-    assert_eq!(normalised(&out), "Computed in S seconds");
+    assert_eq!(normalised(&out), "Computed in X.XX seconds\n");
 }
 
 /// Checks that multi_thread, on the tokio runtime `flavor`, downloads four sites and computes
@@ -133,7 +81,9 @@ fn check_multi_thread_on(flavor: &str) {
     let args = ["--flavor", flavor, "--fib", "20", "--repeat", "2", "--latency", "1"];
     let (ok, out, err) = run("multi_thread", &args);
     assert!(ok, "{flavor}: {err}");
-    let expected = format!("Computed fib(20) in S seconds, among the downloads\n{FOUR_DOWNLOADS}");
+    // The summary comes before the computation's line, so it is sorted in among the reads.
+    let computed = "Computed fib(20) in X.XX seconds, among the downloads\n";
+    let expected = format!("Downloaded 4 sites in X.XX seconds\n{FOUR_READS}{computed}");
     assert_eq!(normalised(&out), expected, "{flavor}");
 }
 
