@@ -54,3 +54,20 @@ fn a_timeline_that_is_not_a_regular_file_is_refused_at_start() {
     let expected = format!("Cannot write the timeline to {}: not a regular file\n", fifo.display());
     assert_eq!(finished.stderr, expected, "{finished:#?}");
 }
+
+/// With `--timeline` and stderr at /dev/full, the note that the picture was written cannot be
+/// written: the run still ends well, without a panic (it was exit 101).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_timeline_with_a_full_stderr_ends_well_not_in_a_panic() {
+    let path =
+        std::env::temp_dir().join(format!("timeline-full-stderr-{}.svg", std::process::id()));
+    let full = || std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+    let mut command = testkit::command(CPU_SYNC);
+    command.args(["--n", "5", "--repeat", "1", "--timeline"]).arg(&path);
+    let code = testkit::run_writing_to(&mut command, std::process::Stdio::null(), full().into());
+    let drawn = std::fs::read_to_string(&path).unwrap_or_default();
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(0));
+    assert!(drawn.starts_with("<svg"), "the picture is written all the same: {drawn:?}");
+}

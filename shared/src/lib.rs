@@ -18,6 +18,7 @@
 pub mod args;
 #[cfg(feature = "io")]
 pub mod client;
+pub mod output;
 #[cfg(feature = "pool")]
 pub mod pool;
 pub mod report;

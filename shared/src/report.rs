@@ -13,6 +13,7 @@ use std::time::Duration;
 
 #[cfg(feature = "io")]
 use crate::args::IoArgs;
+use crate::output::{escaped, warn};
 use crate::timeline;
 
 /// Reports one download's outcome: a failure gets one stderr line naming the site and the reason
@@ -119,31 +120,6 @@ pub fn print_line(line: String) -> bool {
         warn(format_args!("Could not print the summary: {error}"));
     }
     written.is_ok()
-}
-
-/// Writes one line on stderr, and never panics: when stderr cannot be written either (a full disk),
-/// there is nowhere left to say anything, and the exit status speaks instead.
-pub fn warn(text: impl Display) {
-    let _ = writeln!(std::io::stderr(), "{text}");
-}
-
-/// Text from outside (a URL, a server's answer inside an error) as it may be printed: control
-/// characters, line breaks included, and the invisible marks that reorder text (`U+202E`) are
-/// written as escapes (`\n`, `\u{1b}`), so that no text can forge an output line or drive the
-/// terminal.
-pub fn escaped(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    for c in text.chars() {
-        // Controls, and the invisible marks that reorder or hide text (bidirectional overrides,
-        // zero-width characters).
-        let invisible = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || invisible {
-            shown.extend(c.escape_default());
-        } else {
-            shown.push(c);
-        }
-    }
-    shown
 }
 
 /// The text of [`report_computed_results`]'s line.

@@ -202,13 +202,13 @@ impl SitesServer {
                 let listener = match tokio::net::TcpListener::from_std(listener) {
                     Ok(listener) => listener,
                     Err(error) => {
-                        return say(format_args!("sites server: {error}"));
+                        return crate::output::warn(format_args!("sites server: {error}"));
                     }
                 };
                 tokio::select! {
                     result = axum::serve(listener, router(state)) => {
                         if let Err(error) = result {
-                            say(format_args!("sites server: {error}"));
+                            crate::output::warn(format_args!("sites server: {error}"));
                         }
                     }
                     _ = stopped => {}
@@ -436,13 +436,7 @@ pub fn raise_open_files_limit() {
     RAISED.get_or_init(|| {
         #[cfg(unix)]
         if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
-            say(format_args!("could not raise the open-files limit: {error}"));
+            crate::output::warn(format_args!("could not raise the open-files limit: {error}"));
         }
     });
-}
-
-/// One line on stderr that never panics, even when stderr cannot be written.
-fn say(text: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "{text}");
 }

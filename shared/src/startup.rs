@@ -19,7 +19,7 @@ use std::path::Path;
 #[cfg(feature = "io")]
 use crate::args::IoArgs;
 use crate::args::{CpuArgs, Knob};
-use crate::report::warn;
+use crate::output::{escaped, escaped_lines, warn};
 #[cfg(feature = "io")]
 use crate::server::SitesServer;
 use crate::timeline::{self, Heading, Timeline, Work};
@@ -56,14 +56,7 @@ fn exit_on_usage_error(error: clap::Error) -> ! {
     if !error.use_stderr() {
         error.exit()
     }
-    let text = error.render().to_string();
-    let shown: String = text
-        .split_inclusive('\n')
-        .map(|line| {
-            let (body, end) = line.strip_suffix('\n').map_or((line, ""), |body| (body, "\n"));
-            crate::report::escaped(body) + end
-        })
-        .collect();
+    let shown = escaped_lines(&error.render().to_string());
     let _ = write!(std::io::stderr(), "{shown}");
     std::process::exit(error.exit_code())
 }
@@ -73,7 +66,7 @@ fn exit_on_usage_error(error: clap::Error) -> ! {
 fn io(script: &str, mut args: IoArgs) -> IoArgs {
     quiet_when_stdout_closes();
     if let Err(message) = crate::client::check_certificates(&args.client) {
-        fail(crate::report::escaped(&message));
+        fail(escaped(&message));
     }
     if let Some(latency) = args.local {
         let server = start_look_alike(latency);
@@ -106,7 +99,7 @@ fn quiet_when_stdout_closes() {
 /// run rather than after it, and turns recording on, titled with the example's crate.
 fn start_timeline(script: &str, path: Option<&Path>, work: Work) {
     let Some(path) = path else { return };
-    let shown = crate::report::escaped(&path.display().to_string());
+    let shown = escaped(&path.display().to_string());
     // Only a regular file (or a new one): opening a FIFO for writing would wait for a reader
     // without end, and a device such as /dev/full would fail only after the whole run.
     if path.metadata().is_ok_and(|metadata| !metadata.is_file()) {

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
     let server = match SitesServer::start_on(options.port, Duration::from_millis(options.latency)) {
         Ok(server) => server,
         Err(error) => {
-            shared::report::warn(format_args!(
+            shared::output::warn(format_args!(
                 "Could not listen on 127.0.0.1:{}: {error}",
                 options.port
             ));

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::message::{FromWorker, ToWorker, line, split_reply};
 use super::{TRACE_VAR, WORKER_FLAG};
+use crate::output::warn;
 use crate::timeline;
 
 /// How long a worker may take to start and run its set-up before the pool gives up on it.
@@ -80,7 +81,7 @@ impl Workers {
         let startup = start_time.elapsed();
         if trace {
             let each = Millis(startup / count as u32);
-            say(format_args!(
+            warn(format_args!(
                 "pool: {count} workers ready in {}, {each} per worker",
                 Millis(startup)
             ));
@@ -103,7 +104,7 @@ impl Workers {
                     if self.trace {
                         let Worker { name, pid, .. } = &self.workers[index];
                         let after = Millis(start_time.elapsed());
-                        say(format_args!("pool: {name} pid={pid} ready after {after}"));
+                        warn(format_args!("pool: {name} pid={pid} ready after {after}"));
                     }
                 }
                 Event::Reply { index, reply: FromWorker::Failed { error }, .. } => {
@@ -339,7 +340,7 @@ impl Worker {
 
     /// One trace line about this worker.
     fn say(&self, event: std::fmt::Arguments<'_>) {
-        say(format_args!("pool: {} pid={} {event}", self.name, self.pid));
+        warn(format_args!("pool: {} pid={} {event}", self.name, self.pid));
     }
 }
 
@@ -396,11 +397,6 @@ fn label<'a>(function: &'a str, input: &'a Value) -> &'a str {
         Value::String(text) => text,
         _ => function,
     }
-}
-
-/// Writes one line on stderr, never panicking when it cannot be written.
-fn say(text: std::fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr(), "{text}");
 }
 
 /// A duration in milliseconds with two decimals.

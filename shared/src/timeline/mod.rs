@@ -177,15 +177,22 @@ pub fn record(worker: &str, label: &str, start: Instant, end: Instant, outcome: 
 /// not be written; true otherwise, and when there is no timeline.
 pub fn finish(duration: Duration) -> bool {
     let Some(timeline) = TIMELINE.get() else { return true };
+    let shown = |path: &std::path::Path| crate::output::escaped(&path.display().to_string());
     let now = Instant::now();
     let origin = now.checked_sub(duration).unwrap_or(now);
     match timeline.save(origin, duration) {
         Ok(summary) => {
-            eprintln!("Wrote the timeline of {summary} to {}", timeline.path.display());
+            crate::output::warn(format_args!(
+                "Wrote the timeline of {summary} to {}",
+                shown(&timeline.path)
+            ));
             true
         }
         Err(error) => {
-            eprintln!("Could not write the timeline to {}: {error}", timeline.path.display());
+            crate::output::warn(format_args!(
+                "Could not write the timeline to {}: {error}",
+                shown(&timeline.path)
+            ));
             false
         }
     }

@@ -225,7 +225,7 @@ fn ended_by(status: ExitStatus) -> (&'static str, i32) {
 }
 
 fn fail(message: &str) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "{message}");
+    shared::output::warn(message);
     ExitCode::FAILURE
 }
 

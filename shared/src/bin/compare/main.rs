@@ -395,13 +395,9 @@ fn build(crates: &[&str]) -> anyhow::Result<PathBuf> {
 }
 
 /// `text` with control characters escaped, so that a script's output cannot forge lines or colour
-/// the terminal.
+/// the terminal (line breaks kept).
 pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' { c.escape_default().to_string() } else { c.to_string() }
-        })
-        .collect()
+    shared::output::escaped_lines(text)
 }
 
 #[cfg(test)]
