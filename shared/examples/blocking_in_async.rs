@@ -88,7 +88,7 @@ async fn download_site(url: &str, args: &Args) -> anyhow::Result<()> {
         // and no other task runs until the answer is in.
         blocking_get(url)?
     };
-    println!("Read {size} bytes from {url}");
+    writeln!(std::io::stdout(), "Read {size} bytes from {url}")?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 //! Tasks are `tokio::spawn`ed, not `join_all`ed: `join_all` polls every future inside one task,
 //! and one task runs on one thread at a time, whatever the runtime.
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +105,7 @@ async fn download_all_sites(args: &Args) -> anyhow::Result<ExitCode> {
 
 async fn download_site(url: &str, client: &Client) -> anyhow::Result<()> {
     let content = client.get(url).send().await?.error_for_status()?.bytes().await?;
-    println!("Read {} bytes from {url}", content.len());
+    writeln!(std::io::stdout(), "Read {} bytes from {url}", content.len())?;
     Ok(())
 }
 

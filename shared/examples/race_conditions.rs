@@ -87,10 +87,12 @@ use crossbeam::channel;
 const MAX_WORKERS: usize = 5;
 const FAKE_DATA: u64 = 5_000;
 
-fn main() {
-    println!("AtomicU64: {} of 500000", with_an_atomic());
-    println!("Mutex<u64>: {} of 500000", with_a_mutex());
-    println!("check-then-act on an AtomicU64: {} of 500000", check_then_act());
+fn main() -> std::process::ExitCode {
+    use shared::report::print_line;
+    let printed = print_line(format!("AtomicU64: {} of 500000", with_an_atomic()))
+        && print_line(format!("Mutex<u64>: {} of 500000", with_a_mutex()))
+        && print_line(format!("check-then-act on an AtomicU64: {} of 500000", check_then_act()));
+    if printed { std::process::ExitCode::SUCCESS } else { std::process::ExitCode::FAILURE }
 }
 
 /// Fix 1. `fetch_add` reads, adds and writes as one indivisible step, through a shared `&`.
