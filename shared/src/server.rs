@@ -156,7 +156,7 @@ struct AppState {
     latency: Duration,
     counters: Arc<Counters>,
     gate: Arc<Gate>,
-    timer: Timer,
+    timer: Arc<Timer>,
 }
 
 impl SitesServer {
@@ -185,7 +185,7 @@ impl SitesServer {
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
-        let timer = Timer::start()?;
+        let timer = Arc::new(Timer::start()?);
         let state = AppState { latency, counters: counters.clone(), gate: Arc::new(gate), timer };
         let (shutdown, stopped) = oneshot::channel();
         // The runtime is built on the server's thread: built here, it would be dropped here when
