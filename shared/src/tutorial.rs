@@ -57,7 +57,7 @@ pub const EXAMPLES: [Example; 7] = [
         name: "io_async",
         script: "io_asyncio.py",
         family: Family::Io,
-        approach: "futures on one thread (tokio current_thread), joined with join_all",
+        approach: "futures on one thread (tokio current_thread), at most --limit at once (buffer_unordered)",
     },
     Example {
         name: "io_processes",
