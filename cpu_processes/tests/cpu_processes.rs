@@ -160,6 +160,12 @@ fn a_full_stdout_or_stderr_ends_the_run_with_its_status() {
 }
 
 #[test]
+fn a_thread_that_cannot_start_is_named_and_exits_1() {
+    let what = "cannot start the thread that reads Process-1's replies";
+    testkit::check_threads_refused_are_named(CPU_PROCESSES, what);
+}
+
+#[test]
 fn the_trace_stays_off_when_set_to_0() {
     let finished = testkit::run(
         testkit::command(CPU_PROCESSES).args(["--n", "1", "--repeat", "1"]).env(TRACE_VAR, "0"),

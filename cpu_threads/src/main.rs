@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
 use rayon::prelude::*;
 use shared::Knob;
 
@@ -22,7 +23,8 @@ fn main() -> anyhow::Result<ExitCode> {
     // Python: executor.map(fib, [35] * 20). rayon's global pool of MAX_WORKERS (`--workers`)
     // threads, sized once per program, shares the calls out. Rust has no GIL, so they run fib on
     // every core at once where Python's threads take turns: here the tutorial's lesson flips.
-    rayon::ThreadPoolBuilder::new().num_threads(args.workers).build_global()?;
+    let threads = rayon::ThreadPoolBuilder::new().num_threads(args.workers).build_global();
+    threads.context("cannot start the threads")?;
     (0..args.repeat).into_par_iter().for_each(|_| {
         black_box(shared::timeline::task("fib", || fib(black_box(args.n))));
     });

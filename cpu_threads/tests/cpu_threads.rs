@@ -1,5 +1,6 @@
 //! Runs the real cpu_threads binary (checks in `testkit`): a small workload ends with the
-//! tutorial's summary line for any pool size, a bad command line exits with status 2, and
+//! tutorial's summary line for any pool size, a bad command line exits with status 2, threads
+//! that cannot start are named (exit 1), and
 //! `--timeline` draws a lane per thread of rayon's pool that ran a call, with a bar per call of
 //! fib whose hover text shows the value it computed.
 
@@ -43,6 +44,11 @@ fn an_n_whose_fib_overflows_a_u64_exits_2_with_clap_s_message() {
 #[test]
 fn zero_workers_is_refused() {
     testkit::check_refuses_zero_workers(CPU_THREADS);
+}
+
+#[test]
+fn threads_that_cannot_start_are_named_and_exit_1() {
+    testkit::check_threads_refused_are_named(CPU_THREADS, "cannot start the threads");
 }
 
 #[test]

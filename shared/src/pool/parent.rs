@@ -278,8 +278,9 @@ impl Worker {
         // A write to a pipe that nobody can read raises SIGPIPE, whose default (restored for
         // `| head`) ends this whole process: a worker that died would kill the pool. So the pool
         // holds a reader of every worker's stdin itself ([`read_replies`] keeps it).
-        let (stdin_reader, stdin) = std::io::pipe()?;
-        let kept_reader = stdin_reader.try_clone()?;
+        let pipe = || format!("cannot make a pipe to {name}");
+        let (stdin_reader, stdin) = std::io::pipe().with_context(pipe)?;
+        let kept_reader = stdin_reader.try_clone().with_context(pipe)?;
         let mut child = Command::new(program)
             .arg(WORKER_FLAG)
             .arg(&name)
@@ -297,7 +298,8 @@ impl Worker {
         {
             worker.stdin = None;
             worker.reap();
-            return Err(error.into());
+            let reader = format!("cannot start the thread that reads {}'s replies", worker.name);
+            return Err(anyhow::Error::new(error).context(reader));
         }
         if worker.write(init).is_err() {
             worker.stdin = None;

@@ -26,15 +26,18 @@ where
     let (sender, messages) = mpsc::channel();
     // This thread alone reads stdin. At end of input the pool is gone (shut down, or its process
     // died, even by kill -9), and the worker must not outlive it: exit now, even mid-task.
-    thread::Builder::new().name("pool-input".into()).spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
+    thread::Builder::new()
+        .name("pool-input".into())
+        .spawn(move || {
+            for line in std::io::stdin().lock().lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
             }
-        }
-        std::process::exit(0)
-    })?;
+            std::process::exit(0)
+        })
+        .context("cannot start the thread that reads the pool's messages")?;
     let first = messages.recv()?;
     let Ok(ToWorker::Init { args }) = serde_json::from_str(&first) else {
         bail!("expected the set-up message, not {first:?}");

@@ -285,6 +285,18 @@ pub fn check_no_thread_can_start(binary: &str, args: &[&str]) {
     }
 }
 
+/// Runs a CPU example with `RUST_MIN_STACK` asking a petabyte for every thread's stack, so that
+/// none of its threads can start, and checks that it ends with exit status 1 and a message that
+/// says what could not start (`what`), without a panic.
+pub fn check_threads_refused_are_named(binary: &str, what: &str) {
+    let mut command = command(binary);
+    command.env("RUST_MIN_STACK", "1000000000000000").env("RUST_BACKTRACE", "0");
+    let finished = run(command.args(["--n", "20", "--repeat", "4", "--workers", "2"]));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
+    assert!(finished.stderr.contains(what), "{finished:#?}");
+}
+
 /// Runs `binary` (with `args`) under `ulimit -u 1`, where no thread or process can start, on a
 /// URL whose name must be looked up (`localhost`), and checks that it ends with exit status 1 and
 /// a message, without a panic. The limit does not hold for root (this test then skips itself,

@@ -24,7 +24,8 @@ pub use faults::{
     check_a_dripping_page_is_bounded_by_timeout, check_huge_pages_fail_within_bounded_memory,
     check_local_needs_no_ca_store, check_missing_ca_store_is_explained, check_no_thread_can_start,
     check_odd_statuses_fail, check_retry_when_the_server_closes_silently,
-    check_unwritable_timeline_fails_first, check_urls_are_printed_escaped,
+    check_threads_refused_are_named, check_unwritable_timeline_fails_first,
+    check_urls_are_printed_escaped,
 };
 #[cfg(target_os = "linux")]
 pub use faults::{
