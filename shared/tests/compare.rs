@@ -135,6 +135,9 @@ fn python_rows_stand_beside_rust_rows() {
         }
     }
     assert!(!stdout.contains("| io_async"), "--only holds for both languages:\n{stdout}");
+    // Binaries given with --bin-dir are not called a release build: they may be a debug one.
+    let from = format!("Rust binaries from {},", bin_dir.display());
+    assert!(stdout.contains(&from), "the header names the binaries' folder:\n{stdout}");
 }
 
 #[test]

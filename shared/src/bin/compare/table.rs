@@ -53,9 +53,14 @@ pub fn render(
     let sites = shared::tutorial::SITES.len() * options.repeat;
     let &Options { runs, latency, workers, limit, n, fib_repeat, .. } = options;
     let mut text = String::new();
+    // Binaries from --bin-dir may be any build: only compare's own build is known to be release.
+    let build = match &options.bin_dir {
+        Some(dir) => format!("Rust binaries from {}", crate::printable(&dir.display().to_string())),
+        None => "Rust release build".to_string(),
+    };
     let _ = writeln!(
         text,
-        "- {cores} cores, Rust release build, the median of {runs} run(s). Seconds: from start"
+        "- {cores} cores, {build}, the median of {runs} run(s). Seconds: from start"
     );
     let _ = writeln!(
         text,
