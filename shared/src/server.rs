@@ -91,16 +91,10 @@ impl Fault {
     ];
 
     /// The pages whose status is not an error (below 400, or past 599) yet is no page either: a
-    /// client must fail them, naming the status.
-    pub const ODD_STATUSES: [Fault; 7] = [
-        Fault::FoundWithoutLocation,
-        Fault::RedirectToFile,
-        Fault::MultipleChoices,
-        Fault::NotModified,
-        Fault::SwitchingProtocols,
-        Fault::Status600,
-        Fault::Status999,
-    ];
+    /// client must fail them, naming the status. They are the ones with a [`status`](Fault::status).
+    pub fn odd_statuses() -> impl Iterator<Item = Fault> {
+        Fault::ALL.into_iter().filter(|fault| fault.status().is_some())
+    }
 
     /// The page's path on the server.
     pub fn path(self) -> &'static str {
@@ -121,7 +115,7 @@ impl Fault {
         }
     }
 
-    /// The status the page answers with, for the odd ones ([`Fault::ODD_STATUSES`]).
+    /// The status the page answers with, for the odd ones ([`Fault::odd_statuses`]).
     pub fn status(self) -> Option<u16> {
         match self {
             Fault::FoundWithoutLocation | Fault::RedirectToFile => Some(302),

@@ -143,7 +143,7 @@ fn odd_status_pages_answer_with_their_status() {
     let server = start(0);
     let no_redirects = Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none());
     let client = no_redirects.timeout(Duration::from_secs(10)).build().unwrap();
-    for fault in Fault::ODD_STATUSES {
+    for fault in Fault::odd_statuses() {
         let response = client.get(server.fault_url(fault)).send().unwrap();
         assert_eq!(Some(response.status().as_u16()), fault.status(), "{fault:?}");
     }
@@ -175,7 +175,7 @@ fn the_fault_list_is_complete() {
     paths.sort();
     paths.dedup();
     assert_eq!(paths.len(), Fault::ALL.len(), "every fault page has its own path");
-    assert!(Fault::ODD_STATUSES.iter().all(|fault| Fault::ALL.contains(fault)));
+    assert_eq!(Fault::odd_statuses().count(), 7, "302 twice, 300, 304, 101, 600, 999");
 }
 
 #[cfg(unix)]

@@ -17,21 +17,21 @@ use shared::tutorial::SITES;
 
 use crate::process::{Finished, command, run};
 
-/// Runs `binary` (with `args`) on every odd-status fault page ([`Fault::ODD_STATUSES`]: 302
+/// Runs `binary` (with `args`) on every odd-status fault page ([`Fault::odd_statuses`]: 302
 /// without `Location` or to `file:`, 300, 304, 101, 600, 999) and the dice page, and checks that
 /// each fault page fails with its status in the message, the dice page is read, and the exit
 /// status is 1.
 pub fn check_odd_statuses_fail(binary: &str, args: &[&str]) -> Finished {
     let server = SitesServer::start(Duration::ZERO).expect("starting the server");
     let dice = server.url_for(SITES[1]);
-    let faults: Vec<_> = Fault::ODD_STATUSES.iter().map(|&fault| server.fault_url(fault)).collect();
+    let faults: Vec<_> = Fault::odd_statuses().map(|fault| server.fault_url(fault)).collect();
     let finished = run(command(binary)
         .args(args)
         .args(["--repeat", "1", "--timeout", "10"])
         .args(&faults)
         .arg(&dice));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
-    for (fault, url) in Fault::ODD_STATUSES.iter().zip(&faults) {
+    for (fault, url) in Fault::odd_statuses().zip(&faults) {
         let status = fault.status().expect("an odd fault page has a status").to_string();
         let line = finished.failure(url);
         let line = line.unwrap_or_else(|| panic!("no failure reported for {url}: {finished:#?}"));
