@@ -27,7 +27,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const EXIT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How many tasks a worker holds at once: the one it runs, and the next, already in its pipe, so
-/// that it never waits for the pool between two tasks.
+/// that it never waits for the pool between two tasks. The next one only while more tasks wait
+/// than there are workers: near the end a task waiting in a slow worker's pipe could not go to a
+/// worker that is free (on this project's 2-core VM one core often ran fib 40% slower than the
+/// other, and its extra task ended cpu_processes up to 50 ms after cpu_threads).
 const QUEUED: usize = 2;
 
 /// The workers of one pool.
@@ -237,8 +240,12 @@ impl Workers {
         pending: &mut VecDeque<usize>,
         inputs: &[Value],
     ) {
+        let workers = self.workers.len();
         let worker = &mut self.workers[index];
         while worker.stdin.is_some() && worker.sent.len() < depth {
+            if !worker.sent.is_empty() && pending.len() <= workers {
+                return; // the last tasks go to whichever worker is free first
+            }
             let Some(task) = pending.pop_front() else { return };
             let message = ToWorker::Task { id: task, input: inputs[task].clone() };
             if worker.write(&line(&message)).is_err() {
