@@ -54,16 +54,19 @@ impl Timer {
         let (wake, woken) = oneshot::channel();
         {
             let mut alarms = self.shared.lock();
-            let arrival = alarms.arrivals;
-            alarms.arrivals += 1;
-            alarms.waiting.insert((deadline, arrival), wake);
-            if alarms.waiting.first_key_value().is_some_and(|(key, _)| *key == (deadline, arrival))
-            {
-                self.shared.changed.notify_one(); // the earliest now: the thread must wake sooner
+            // Once the thread has ended (while the server runs, only by a panic), `wake` is dropped
+            // here unsent, and tokio's timer below does the waiting.
+            if !alarms.stopped {
+                let arrival = alarms.arrivals;
+                alarms.arrivals += 1;
+                alarms.waiting.insert((deadline, arrival), wake);
+                let first = alarms.waiting.first_key_value().map(|(key, _)| *key);
+                if first == Some((deadline, arrival)) {
+                    self.shared.changed.notify_one(); // the earliest now: the thread wakes sooner
+                }
             }
         }
         if woken.await.is_err() {
-            // The timer thread is gone (it never is while the server runs): tokio's timer will do.
             tokio::time::sleep_until(deadline.into()).await;
         }
     }
@@ -86,6 +89,7 @@ impl Shared {
 
 /// The timer thread: wakes each alarm at its deadline, earliest first, until the handle is dropped.
 fn ring(shared: &Shared) {
+    let _ended = Ended(shared);
     let mut alarms = shared.lock();
     while !alarms.stopped {
         let now = Instant::now();
@@ -94,11 +98,23 @@ fn ring(shared: &Shared) {
         }
         alarms = match alarms.waiting.first_key_value() {
             Some(((deadline, _), _)) => {
-                let wait = deadline.saturating_duration_since(now);
+                let wait = deadline.saturating_duration_since(Instant::now());
                 shared.changed.wait_timeout(alarms, wait).map_or_else(|e| e.into_inner().0, |r| r.0)
             }
             None => shared.changed.wait(alarms).unwrap_or_else(std::sync::PoisonError::into_inner),
         };
+    }
+}
+
+/// Marks the timer thread as ended when it returns or panics, and drops every waiting alarm: their
+/// sleepers then wait on tokio's timer instead of for ever.
+struct Ended<'a>(&'a Shared);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        let mut alarms = self.0.lock();
+        alarms.stopped = true;
+        alarms.waiting.clear();
     }
 }
 
@@ -125,6 +141,18 @@ mod tests {
         for (asked, slept) in woken {
             assert!(slept >= asked, "asked for {asked:?}, woke after {slept:?}");
         }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_earlier_alarm_wakes_the_thread_from_a_later_one() {
+        let timer = Timer::start().unwrap();
+        let mut later = std::pin::pin!(timer.sleep(Duration::from_secs(3600)));
+        // One poll sets the hour-long alarm; then the thread is left to fall asleep on it.
+        let _ = tokio::time::timeout(Duration::ZERO, &mut later).await;
+        thread::sleep(Duration::from_millis(50));
+        let earlier = timer.sleep(Duration::from_millis(20));
+        let woken = tokio::time::timeout(Duration::from_secs(20), earlier).await;
+        assert!(woken.is_ok(), "the 20 ms alarm waited behind the hour-long one");
     }
 
     #[test]
