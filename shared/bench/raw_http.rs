@@ -17,14 +17,13 @@ use anyhow::{Context, bail};
 use clap::Parser;
 use futures_util::StreamExt;
 use futures_util::stream;
+use shared::server::path_for;
+use shared::tutorial::SITES;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// The look-alike server's paths of the tutorial's two sites.
-const PATHS: [&str; 2] = ["/www.jython.org", "/olympus.realpython.org/dice"];
-
 /// The largest answer read: the look-alike pages are 11 KB at most.
-const MAX_ANSWER: usize = 1 << 20;
+const MAX_ANSWER: usize = 64 * 1024;
 
 #[derive(Parser)]
 #[command(about = "Downloads the look-alike sites over raw sockets: io_async's floor")]
@@ -42,7 +41,8 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<ExitCode> {
     let args = Args::parse();
-    let sites = PATHS.repeat(usize::from(args.repeat));
+    let paths: Vec<String> = SITES.iter().map(|site| path_for(site)).collect();
+    let sites = shared::tutorial::repeated(&paths, usize::from(args.repeat));
     let start_time = Instant::now();
     let downloads = sites.iter().map(|path| async move {
         let answer = tokio::time::timeout(Duration::from_secs(10), download(args.server, path));
@@ -91,11 +91,18 @@ fn body_length(answer: &[u8]) -> anyhow::Result<Option<usize>> {
     let Some(end) = answer.windows(4).position(|window| window == b"\r\n\r\n") else {
         return Ok(None);
     };
-    let head = String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase();
-    if !head.starts_with("http/1.1 200 ") {
-        bail!("not a page: {:?}", head.lines().next().unwrap_or_default());
+    let head = String::from_utf8_lossy(&answer[..end]);
+    let status = head.lines().next().unwrap_or_default();
+    if !status.starts_with("HTTP/1.1 200 ") {
+        bail!("not a page: {}", shared::output::escaped(status));
     }
-    let length = head.lines().find_map(|line| line.strip_prefix("content-length:"));
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length").then_some(value)
+    });
     let length: usize = length.context("no content-length")?.trim().parse()?;
+    if length > MAX_ANSWER {
+        bail!("a page of {length} bytes, over {MAX_ANSWER}");
+    }
     Ok((answer.len() >= end + 4 + length).then_some(length))
 }

@@ -226,11 +226,9 @@ impl SitesServer {
     }
 
     /// The look-alike of a real site's URL: `https://www.jython.org` becomes
-    /// `http://127.0.0.1:PORT/www.jython.org`. The host becomes the first part of the path, so the
-    /// output still says which site was read.
+    /// `http://127.0.0.1:PORT/www.jython.org` ([`path_for`]).
     pub fn url_for(&self, site: &str) -> String {
-        let without_scheme = site.split_once("://").map_or(site, |(_, rest)| rest);
-        format!("{}/{}", self.base_url(), without_scheme.trim_end_matches('/'))
+        format!("{}{}", self.base_url(), path_for(site))
     }
 
     /// The URL of a fault page.
@@ -339,6 +337,14 @@ impl Gate {
             self.open.send_replace(true);
         }
     }
+}
+
+/// Where the look-alike of a real site's URL is on the server: `https://www.jython.org` is at
+/// `/www.jython.org`. The host becomes the first part of the path, so the output still says which
+/// site was read.
+pub fn path_for(site: &str) -> String {
+    let without_scheme = site.split_once("://").map_or(site, |(_, rest)| rest);
+    format!("/{}", without_scheme.trim_end_matches('/'))
 }
 
 async fn respond(State(state): State<AppState>, response: Response) -> Response {
