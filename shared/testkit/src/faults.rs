@@ -267,34 +267,36 @@ fn closing_server() -> String {
     })
 }
 
-/// Runs `binary` (with `args`) with `RUST_MIN_STACK` asking a petabyte for every thread's stack,
-/// so that no thread of the standard library's can start (the example's own, reqwest's blocking
-/// client's, the look-alike server's, a name lookup's), first with `--local`, then on a URL whose
-/// name must be looked up (`localhost`). Checks that each run ends with exit status 1 and a
-/// message, without a panic.
+/// Runs `binary` (with `args`) where no thread can start (see [`run_without_threads`]: the
+/// example's own, reqwest's blocking client's, the look-alike server's, a name lookup's), first
+/// with `--local`, then on a URL whose name must be looked up (`localhost`). Checks that each run
+/// ends with exit status 1 and a message, without a panic.
 pub fn check_no_thread_can_start(binary: &str, args: &[&str]) {
     let looked_up = crate::closed_port_url().replace("127.0.0.1", "localhost");
     for sites in [&["--local"][..], &[&looked_up]] {
-        let mut command = command(binary);
-        command.env("RUST_MIN_STACK", "1000000000000000").env("RUST_BACKTRACE", "0");
-        let finished =
-            run(command.args(args).args(["--repeat", "2", "--timeout", "10"]).args(sites));
-        assert_eq!(finished.code, Some(1), "{finished:#?}");
-        assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
-        assert!(!finished.stderr.is_empty(), "{finished:#?}");
+        let args = [args, &["--repeat", "2", "--timeout", "10"], sites].concat();
+        run_without_threads(binary, &args);
     }
 }
 
-/// Runs a CPU example with `RUST_MIN_STACK` asking a petabyte for every thread's stack, so that
-/// none of its threads can start, and checks that it ends with exit status 1 and a message that
-/// says what could not start (`what`), without a panic.
+/// Runs a CPU example where none of its threads can start ([`run_without_threads`]), and checks
+/// that its message says what could not start (`what`).
 pub fn check_threads_refused_are_named(binary: &str, what: &str) {
+    let finished = run_without_threads(binary, &["--n", "20", "--repeat", "4", "--workers", "2"]);
+    assert!(finished.stderr.contains(what), "{finished:#?}");
+}
+
+/// Runs `binary` with `RUST_MIN_STACK` asking a petabyte for every thread's stack, so that no
+/// thread of the standard library's can start, and checks that it ends with exit status 1 and a
+/// message on stderr, without a panic.
+fn run_without_threads(binary: &str, args: &[&str]) -> Finished {
     let mut command = command(binary);
     command.env("RUST_MIN_STACK", "1000000000000000").env("RUST_BACKTRACE", "0");
-    let finished = run(command.args(["--n", "20", "--repeat", "4", "--workers", "2"]));
+    let finished = run(command.args(args));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
     assert!(!finished.stderr.contains("panicked"), "{finished:#?}");
-    assert!(finished.stderr.contains(what), "{finished:#?}");
+    assert!(!finished.stderr.is_empty(), "{finished:#?}");
+    finished
 }
 
 /// Runs `binary` (with `args`) under `ulimit -u 1`, where no thread or process can start, on a
