@@ -219,7 +219,7 @@ impl Workers {
         results.into_iter().map(|result| result.expect("every task has a result")).collect()
     }
 
-    /// Gives every worker a task to run, then one to hold.
+    /// Gives every worker a task to run, then one to hold while enough wait ([`QUEUED`]).
     fn dispatch_all(&mut self, pending: &mut VecDeque<usize>, inputs: &[Value]) {
         for depth in 1..=QUEUED {
             for index in 0..self.workers.len() {
@@ -228,7 +228,7 @@ impl Workers {
         }
     }
 
-    /// Gives worker `index` tasks until it holds [`QUEUED`].
+    /// Gives worker `index` tasks until it holds [`QUEUED`], or one when few are left.
     fn dispatch(&mut self, index: usize, pending: &mut VecDeque<usize>, inputs: &[Value]) {
         self.fill(index, QUEUED, pending, inputs);
     }
@@ -240,10 +240,10 @@ impl Workers {
         pending: &mut VecDeque<usize>,
         inputs: &[Value],
     ) {
-        let workers = self.workers.len();
+        let alive = self.workers.iter().filter(|worker| worker.stdin.is_some()).count();
         let worker = &mut self.workers[index];
         while worker.stdin.is_some() && worker.sent.len() < depth {
-            if !worker.sent.is_empty() && pending.len() <= workers {
+            if !worker.sent.is_empty() && alive > 1 && pending.len() <= alive {
                 return; // the last tasks go to whichever worker is free first
             }
             let Some(task) = pending.pop_front() else { return };
