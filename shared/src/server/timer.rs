@@ -52,23 +52,39 @@ impl Timer {
             return std::future::pending().await; // later than this machine can count: never
         };
         let (wake, woken) = oneshot::channel();
+        let mut alarm = None;
         {
             let mut alarms = self.shared.lock();
             // Once the thread has ended (while the server runs, only by a panic), `wake` is dropped
             // here unsent, and tokio's timer below does the waiting.
             if !alarms.stopped {
-                let arrival = alarms.arrivals;
+                let key = (deadline, alarms.arrivals);
                 alarms.arrivals += 1;
-                alarms.waiting.insert((deadline, arrival), wake);
-                let first = alarms.waiting.first_key_value().map(|(key, _)| *key);
-                if first == Some((deadline, arrival)) {
+                alarms.waiting.insert(key, wake);
+                if alarms.waiting.first_key_value().is_some_and(|(first, _)| *first == key) {
                     self.shared.changed.notify_one(); // the earliest now: the thread wakes sooner
                 }
+                alarm = Some(Alarm { shared: &self.shared, key });
             }
         }
         if woken.await.is_err() {
             tokio::time::sleep_until(deadline.into()).await;
         }
+        drop(alarm);
+    }
+}
+
+/// An alarm set by [`Timer::sleep`]: dropped with the sleep, even when its request is abandoned
+/// first, it takes the alarm off the list, so that clients that hang up cannot fill the list with
+/// alarms that only their deadline (up to a day away) would clear.
+struct Alarm<'a> {
+    shared: &'a Shared,
+    key: (Instant, u64),
+}
+
+impl Drop for Alarm<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().waiting.remove(&self.key);
     }
 }
 
@@ -153,6 +169,16 @@ mod tests {
         let earlier = timer.sleep(Duration::from_millis(20));
         let woken = tokio::time::timeout(Duration::from_secs(20), earlier).await;
         assert!(woken.is_ok(), "the 20 ms alarm waited behind the hour-long one");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_abandoned_sleep_takes_its_alarm_off_the_list() {
+        let timer = Timer::start().unwrap();
+        let mut abandoned = Box::pin(timer.sleep(Duration::from_secs(3600)));
+        let _ = tokio::time::timeout(Duration::ZERO, &mut abandoned).await;
+        assert_eq!(timer.shared.lock().waiting.len(), 1, "the alarm is set");
+        drop(abandoned); // as when a client hangs up before its answer
+        assert!(timer.shared.lock().waiting.is_empty(), "the alarm is gone with its sleep");
     }
 
     #[test]
