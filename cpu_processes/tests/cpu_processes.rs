@@ -166,6 +166,19 @@ fn a_thread_that_cannot_start_is_named_and_exits_1() {
 }
 
 #[test]
+fn after_a_worker_fails_to_start_no_more_are_started() {
+    // No thread can start, so every worker fails; of 200 asked for, only the first of each
+    // starter thread (one a core) is tried, and each says so once.
+    let mut command = testkit::command(CPU_PROCESSES);
+    command.env("RUST_MIN_STACK", "1000000000000000").env("RUST_BACKTRACE", "0");
+    let finished = testkit::run(command.args(["--n", "5", "--repeat", "4", "--workers", "200"]));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let tried = finished.stderr_lines("Process-").len();
+    assert!((1..=cores).contains(&tried), "{tried} workers tried on {cores} cores: {finished:#?}");
+}
+
+#[test]
 fn the_trace_stays_off_when_set_to_0() {
     let finished = testkit::run(
         testkit::command(CPU_PROCESSES).args(["--n", "1", "--repeat", "1"]).env(TRACE_VAR, "0"),

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, PipeReader, PipeWriter, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -283,33 +284,60 @@ impl Drop for Workers {
     }
 }
 
-/// Starts `count` workers at once, each from a thread of its own, in their order. Starting a
-/// process holds up its caller until the new process has begun its program, and on this project's
-/// 2-core VM the first worker's start kept the second waiting behind it: compare's start-up figure
-/// for 2 workers went from 2.3-2.4 ms to 1.4 ms. (In a process that has just started, such as
-/// cpu_processes itself, it stays near 2.4 ms: there the new threads wait for a core as well.) A
-/// worker whose thread cannot start is started from this one.
+/// Starts `count` workers, in their order, from one thread a core at most: starter `s` starts
+/// workers `s`, `s + starters`, ... Starting a process holds up its caller until the new process
+/// has begun its program, and on this project's 2-core VM the first worker's start kept the second
+/// waiting behind it: compare's start-up figure for 2 workers went from 2.3-2.4 ms to 1.4 ms. (In a
+/// process that has just started, such as cpu_processes itself, it stays near 2.4 ms: there the new
+/// threads wait for a core as well.) After the first failure no more workers are started; a
+/// starter that cannot get a thread does its share on this one.
 fn start_together(
     program: &Path,
     count: usize,
     init: &str,
     events: &Sender<Event>,
 ) -> Vec<anyhow::Result<Worker>> {
-    thread::scope(|scope| {
-        let starting: Vec<_> = (0..count)
-            .map(|index| {
-                let start = move || Worker::spawn(program, index, init, events);
-                (index, thread::Builder::new().spawn_scoped(scope, start))
+    let starters = thread::available_parallelism().map_or(1, usize::from).min(count);
+    let failed = AtomicBool::new(false);
+    // Each starter tries its first worker whatever the others did, so that the first error in
+    // the workers' order is the same from run to run.
+    let start_share = |first: usize| {
+        let mut started = Vec::new();
+        for index in (first..count).step_by(starters) {
+            if index != first && failed.load(Ordering::Relaxed) {
+                break;
+            }
+            let worker = Worker::spawn(program, index, init, events);
+            if worker.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            started.push((index, worker));
+        }
+        started
+    };
+    let mut started: Vec<(usize, anyhow::Result<Worker>)> = thread::scope(|scope| {
+        let starting: Vec<_> = (0..starters)
+            .map(|first| {
+                let starter = thread::Builder::new().stack_size(STARTER_STACK);
+                (first, starter.spawn_scoped(scope, move || start_share(first)))
             })
             .collect();
-        let finish = |(index, starting)| match starting {
-            Ok(thread) => thread::ScopedJoinHandle::join(thread)
-                .unwrap_or_else(|_| Err(anyhow!("the thread starting a worker panicked"))),
-            Err(_) => Worker::spawn(program, index, init, events),
+        let finish = |(first, starting)| match starting {
+            Ok(starter) => thread::ScopedJoinHandle::join(starter).unwrap_or_else(|_| {
+                vec![(first, Err(anyhow!("the thread starting the workers panicked")))]
+            }),
+            Err(_) => start_share(first),
         };
-        starting.into_iter().map(finish).collect()
-    })
+        starting.into_iter().flat_map(finish).collect()
+    });
+    started.sort_by_key(|&(index, _)| index);
+    started.into_iter().map(|(_, worker)| worker).collect()
 }
+
+/// A starter thread's stack: it only starts processes and threads, and a small stack leaves room
+/// under a tight memory limit (`ulimit -v`), where the default 2 MiB ones made later allocations
+/// fail and abort the process.
+const STARTER_STACK: usize = 256 * 1024;
 
 impl Worker {
     fn spawn(
