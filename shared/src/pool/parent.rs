@@ -287,9 +287,9 @@ impl Drop for Workers {
 /// Starts `count` workers, in their order, from one thread a core at most: starter `s` starts
 /// workers `s`, `s + starters`, ... Starting a process holds up its caller until the new process
 /// has begun its program, and on this project's 2-core VM the first worker's start kept the second
-/// waiting behind it: compare's start-up figure for 2 workers went from 2.3-2.4 ms to 1.4 ms. (In a
-/// process that has just started, such as cpu_processes itself, it stays near 2.4 ms: there the new
-/// threads wait for a core as well.) After the first failure no more workers are started; a
+/// waiting behind it: compare's start-up figure for 2 workers went from 2.3-2.4 ms to 1.4 ms, or
+/// 1.9-2.4 to 1.9-2.1 ms in a busier hour. (In a process that has just started, such as
+/// cpu_processes itself, it did not move: there the new threads wait for a core as well.) After the first failure no more workers are started; a
 /// starter that cannot get a thread does its share on this one.
 fn start_together(
     program: &Path,
