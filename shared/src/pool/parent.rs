@@ -289,8 +289,9 @@ impl Drop for Workers {
 /// has begun its program, and on this project's 2-core VM the first worker's start kept the second
 /// waiting behind it: compare's start-up figure for 2 workers went from 2.3-2.4 ms to 1.4 ms, or
 /// 1.9-2.4 to 1.9-2.1 ms in a busier hour. (In a process that has just started, such as
-/// cpu_processes itself, it did not move: there the new threads wait for a core as well.) After the first failure no more workers are started; a
-/// starter that cannot get a thread does its share on this one.
+/// cpu_processes itself, it did not move: there the new threads wait for a core as well.) After
+/// the first failure no more workers are started; a starter that cannot get a thread does its
+/// share on this one.
 fn start_together(
     program: &Path,
     count: usize,

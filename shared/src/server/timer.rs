@@ -22,7 +22,7 @@ pub(super) struct Timer {
     shared: Arc<Shared>,
 }
 
-/// What the handles and the timer thread share: the alarms, and a signal for the thread.
+/// What the handle and the timer thread share: the alarms, and a signal for the thread.
 struct Shared {
     alarms: Mutex<Alarms>,
     changed: Condvar,
@@ -33,7 +33,7 @@ struct Alarms {
     /// Keyed by deadline, then by arrival, so that two alarms for the same instant both stay.
     waiting: BTreeMap<(Instant, u64), oneshot::Sender<()>>,
     arrivals: u64,
-    /// Set when the `Timer` is dropped: the thread ends.
+    /// Set when the `Timer` is dropped (the thread then ends) or when the thread has ended.
     stopped: bool,
 }
 
@@ -96,8 +96,8 @@ impl Drop for Timer {
 }
 
 impl Shared {
-    /// The alarms, even if a thread panicked holding them (every change to them is one insert or
-    /// one remove, so they are whole).
+    /// The alarms, even if a thread panicked holding them (every change to them is one insert, one
+    /// remove or one flag, so they are whole).
     fn lock(&self) -> MutexGuard<'_, Alarms> {
         self.alarms.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
